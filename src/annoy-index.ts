@@ -1,0 +1,286 @@
+import { buildForest, type BuildProgress, type ProgressListener } from './build/forest.ts';
+import { AnnoyArgumentError, AnnoyStateError } from './errors.ts';
+import { openIndexBytes } from './format/open.ts';
+import { createMetric, describe } from './metrics/index.ts';
+import type { Metric, MetricName } from './metrics/metric.ts';
+import { KISS64_DEFAULT_SEED, Kiss64 } from './random/kiss64.ts';
+import { Records } from './records.ts';
+import { Searcher, type SearchResult } from './search/search.ts';
+import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from './validate.ts';
+
+export type { BuildProgress, MetricName, SearchResult };
+
+export interface BuildOptions {
+  /** Called as trees are built (synchronously, from inside build()). */
+  onProgress?: ProgressListener;
+}
+
+/** empty/adding → built (build) → loaded (save, load, fromBuffer); unbuild goes back, unload resets. */
+type State = 'adding' | 'built' | 'loaded';
+
+const FILE_SYSTEM_MISSING =
+  'this build of annoy-ts has no file system access (it is the portable build for browsers); ' +
+  "use toBuffer() / AnnoyIndex.fromBuffer(), or import 'annoy-ts' under Node.js, Deno or Bun";
+
+/**
+ * An Annoy index: Spotify's approximate nearest-neighbour forest of random projection trees,
+ * stored as one buffer of records in Annoy's own file layout.
+ *
+ * ```ts
+ * const index = new AnnoyIndex(3, 'angular');
+ * index.addItem(0, [1, 0, 0]);
+ * index.addItem(1, [0, 1, 0]);
+ * index.build(10);
+ * index.getNnsByVector([0.9, 0.1, 0], 1); // → [0]
+ * ```
+ */
+export class AnnoyIndex {
+  readonly f: number;
+  readonly metric: MetricName;
+  private readonly policy: Metric;
+  private state: State = 'adding';
+  private store: Records | null = null;
+  private nItems = 0;
+  private roots: readonly number[] = [];
+  private seed: bigint = KISS64_DEFAULT_SEED;
+  private isVerbose = false;
+  private searcher: Searcher | null = null;
+
+  constructor(f: number, metric: MetricName) {
+    this.policy = createMetric(f, metric);
+    this.f = f;
+    this.metric = metric;
+  }
+
+  /** Opens index bytes (an Annoy file's contents) without copying them when they are 4-byte aligned. */
+  static fromBuffer<T extends AnnoyIndex>(
+    this: new (f: number, metric: MetricName) => T,
+    bytes: ArrayBufferLike | ArrayBufferView,
+    f: number,
+    metric: MetricName,
+  ): T {
+    const index = new this(f, metric);
+    index.loadBytes(bytes);
+    return index;
+  }
+
+  /** Adds (or replaces) item `i`. Ids need not be contiguous: n_items becomes the largest id + 1. */
+  addItem(i: number, vector: ArrayLike<number>): void {
+    checkItemId(i);
+    if (this.state === 'built') {
+      throw new AnnoyStateError(`cannot add item ${i}: the index is built (call unbuild() first to add more items)`);
+    }
+    if (this.state === 'loaded') throw new AnnoyStateError(`cannot add item ${i}: the index was loaded or saved and is read-only`);
+    checkVector(vector, this.f);
+    const store = (this.store ??= new Records(this.policy.recordBytes, Math.max(16, i + 1)));
+    if (i >= store.count) {
+      store.reserve(i + 1);
+      store.count = i + 1;
+    }
+    this.policy.writeItem(store, i, vector);
+    if (i >= this.nItems) this.nItems = i + 1;
+  }
+
+  /**
+   * Builds `nTrees` trees (-1: keep adding trees until the index holds about twice as many nodes as
+   * items, Annoy's automatic count). More trees give better recall and a larger index.
+   * `nJobs` is accepted for Annoy compatibility and validated; trees are built in the calling thread.
+   */
+  build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {
+    if (nTrees !== -1 && (typeof nTrees !== 'number' || !Number.isInteger(nTrees) || nTrees < 1)) {
+      throw new AnnoyArgumentError(`nTrees must be a positive integer or -1 (automatic), got ${describe(nTrees)}`);
+    }
+    if (nJobs !== -1 && (typeof nJobs !== 'number' || !Number.isInteger(nJobs) || nJobs < 1)) {
+      throw new AnnoyArgumentError(`nJobs must be a positive integer or -1 (all cores), got ${describe(nJobs)}`);
+    }
+    if (this.state === 'built') throw new AnnoyStateError('the index is already built (call unbuild() to rebuild it)');
+    if (this.state === 'loaded') throw new AnnoyStateError('cannot build a loaded index: it is read-only');
+    const store = this.store;
+    if (!store || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
+    const started = Date.now();
+    const log = this.isVerbose ? (p: BuildProgress) => {
+      if (p.placed === p.items) console.error(`annoy-ts: built tree ${p.trees}${p.nTrees > 0 ? ` of ${p.nTrees}` : ''} (${store.count} records, ${Date.now() - started} ms)`);
+    } : undefined;
+    const listener = options.onProgress && log
+      ? (p: BuildProgress) => { log(p); options.onProgress!(p); }
+      : options.onProgress ?? log;
+    const roots = buildForest(store, this.policy, this.nItems, nTrees, new Kiss64(this.seed), listener);
+    this.roots = roots;
+    this.state = 'built';
+    this.searcher = null;
+  }
+
+  /** Drops the trees so more items can be added; the items stay. */
+  unbuild(): void {
+    if (this.state === 'loaded') throw new AnnoyStateError('cannot unbuild a loaded index: it is read-only');
+    if (this.state !== 'built') throw new AnnoyStateError('the index is not built');
+    this.store!.truncate(this.nItems);
+    this.roots = [];
+    this.state = 'adding';
+    this.searcher = null;
+  }
+
+  /**
+   * Writes the index to `path` (through a temporary file renamed into place, so a failed save never
+   * damages an existing file). Afterwards the index is read-only, as if it had been loaded from `path`.
+   */
+  save(path: string, prefault = false): void {
+    checkBoolean(prefault, 'prefault');
+    const bytes = this.toBuffer();
+    this.writeIndexFile(path, bytes);
+    this.loadBytes(bytes);
+  }
+
+  /**
+   * Loads an Annoy index file written by annoy-ts or by Annoy itself (Python, C++, R, Go…), replacing
+   * anything this object held. The whole file is read into one ArrayBuffer that queries use directly;
+   * `prefault` is accepted for Annoy compatibility (Annoy's MAP_POPULATE) — reading everything up
+   * front is what annoy-ts always does.
+   */
+  load(path: string, prefault = false): void {
+    checkBoolean(prefault, 'prefault');
+    this.loadBytes(this.readIndexFile(path));
+  }
+
+  /** Forgets everything: items, trees, seed. The dimension and metric stay. */
+  unload(): void {
+    this.state = 'adding';
+    this.store = null;
+    this.nItems = 0;
+    this.roots = [];
+    this.seed = KISS64_DEFAULT_SEED;
+    this.searcher = null;
+  }
+
+  /** The n nearest items to item `i`: ids, or { ids, distances } with includeDistances. */
+  getNnsByItem(i: number, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByItem(i: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByItem(i: number, n: number, searchK?: number, includeDistances?: boolean): number[] | SearchResult;
+  getNnsByItem(i: number, n: number, searchK = -1, includeDistances = false): number[] | SearchResult {
+    const searcher = this.ready('getNnsByItem');
+    this.checkExistingId(i);
+    const policy = this.policy;
+    const q = searcher.query;
+    q.zeroRecord(0);
+    const from = i * this.store!.recordWords + policy.vectorWord;
+    q.i32.set(this.store!.i32.subarray(from, from + policy.vectorWords), policy.vectorWord);
+    policy.initRecord(q, 0);
+    return this.runSearch(searcher, n, searchK, includeDistances);
+  }
+
+  /** The n nearest items to `vector`: ids, or { ids, distances } with includeDistances. */
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number, includeDistances?: boolean): number[] | SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): number[] | SearchResult {
+    const searcher = this.ready('getNnsByVector');
+    checkVector(vector, this.f, 'query vector');
+    this.policy.writeItem(searcher.query, 0, vector);
+    return this.runSearch(searcher, n, searchK, includeDistances);
+  }
+
+  /** The stored vector of item `i` (float32-rounded; hamming: 0/1 per bit; a hole: all zeros). */
+  getItemVector(i: number): number[] {
+    this.checkExistingId(i);
+    return this.policy.readItem(this.store!, i);
+  }
+
+  /** The distance between items i and j, as queries report it. */
+  getDistance(i: number, j: number): number {
+    this.checkExistingId(i);
+    this.checkExistingId(j);
+    const store = this.store!;
+    return this.policy.normalizedDistance(this.policy.distance(store, i, store, j));
+  }
+
+  /** Largest item id + 1 (ids never added count as holes). */
+  getNItems(): number {
+    return this.nItems;
+  }
+
+  /** Number of roots, as Annoy counts them (after load, its root scan decides: see the README). */
+  getNTrees(): number {
+    return this.roots.length;
+  }
+
+  /**
+   * Seeds the tree builder (Annoy's Kiss64 generator) so builds are reproducible. Integers may be
+   * negative (wrapped to 64 bits like Annoy's Python module); a bigint gives the full 64-bit range.
+   */
+  setSeed(seed: number | bigint): void {
+    if (typeof seed === 'number') {
+      if (!Number.isSafeInteger(seed)) throw new AnnoyArgumentError(`seed must be an integer (or a bigint), got ${describe(seed)}`);
+      seed = BigInt(seed);
+    } else if (typeof seed !== 'bigint') {
+      throw new AnnoyArgumentError(`seed must be an integer (or a bigint), got ${describe(seed)}`);
+    }
+    if (seed < -(1n << 63n) || seed >= 1n << 64n) {
+      throw new AnnoyArgumentError(`seed ${seed} does not fit in 64 bits`);
+    }
+    this.seed = BigInt.asUintN(64, seed);
+  }
+
+  /** Logs build progress to the console (stderr under Node). */
+  verbose(on: boolean): void {
+    this.isVerbose = checkBoolean(on, 'verbose');
+  }
+
+  /** Exactly the bytes save() writes. The view shares memory with the index: do not modify it. */
+  toBuffer(): Uint8Array {
+    if (this.state === 'adding') throw new AnnoyStateError('the index has not been built: call build() (or load()) first');
+    return this.store!.bytes();
+  }
+
+  /** Reads the whole file at `path`. Overridden by the Node entry point. */
+  protected readIndexFile(path: string): Uint8Array {
+    void path;
+    throw new AnnoyStateError(`cannot load: ${FILE_SYSTEM_MISSING}`);
+  }
+
+  /** Writes `bytes` to `path` atomically. Overridden by the Node entry point. */
+  protected writeIndexFile(path: string, bytes: Uint8Array): void {
+    void path; void bytes;
+    throw new AnnoyStateError(`cannot save: ${FILE_SYSTEM_MISSING}`);
+  }
+
+  private loadBytes(bytes: ArrayBufferLike | ArrayBufferView): void {
+    let buffer: ArrayBufferLike, offset: number, length: number;
+    if (ArrayBuffer.isView(bytes)) {
+      ({ buffer, byteOffset: offset, byteLength: length } = bytes);
+    } else if (bytes instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && bytes instanceof SharedArrayBuffer)) {
+      buffer = bytes;
+      offset = 0;
+      length = bytes.byteLength;
+    } else {
+      throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
+    }
+    const opened = openIndexBytes(this.policy, buffer, offset, length);
+    this.unload();
+    this.store = opened.store;
+    this.roots = opened.roots;
+    this.nItems = opened.nItems;
+    this.state = 'loaded';
+  }
+
+  private ready(call: string): Searcher {
+    if (this.state === 'adding') throw new AnnoyStateError(`${call}: the index has not been built: call build() or load() first`);
+    return (this.searcher ??= new Searcher(this.store!, this.policy, this.roots, this.nItems));
+  }
+
+  private checkExistingId(i: number): void {
+    checkItemId(i);
+    if (i >= this.nItems) {
+      throw new AnnoyArgumentError(
+        this.nItems === 0 ? `item ${i} does not exist: the index is empty` : `item ${i} does not exist: ids run from 0 to ${this.nItems - 1}`,
+      );
+    }
+  }
+
+  private runSearch(searcher: Searcher, n: number, searchK: number, includeDistances: boolean): number[] | SearchResult {
+    checkCount(n, 'n (the number of neighbours)');
+    checkSearchK(searchK);
+    checkBoolean(includeDistances, 'includeDistances');
+    const result = searcher.search(n, searchK, includeDistances);
+    return includeDistances ? result : result.ids;
+  }
+}

@@ -1,0 +1,58 @@
+import type { Records } from '../records.ts';
+import type { Kiss64 } from '../random/kiss64.ts';
+
+export type MetricName = 'angular' | 'euclidean' | 'manhattan' | 'dot' | 'hamming';
+
+/**
+ * A metric is the policy that the tree builder and the search are written against: it owns the
+ * record layout and every piece of arithmetic. Nothing outside `metrics/` looks at a metric's name.
+ *
+ * Record ids are record numbers in a `Records` store; offsets are in 4-byte words.
+ */
+export interface Metric {
+  readonly name: MetricName;
+  /** The dimension as the caller sees it (bits for hamming). */
+  readonly f: number;
+  readonly recordBytes: number;
+  /** Word offset of children[0]; a leaf's item ids start here. */
+  readonly childrenWord: number;
+  /** The most item ids a leaf record holds (Annoy's K). */
+  readonly leafCapacity: number;
+  /** Word offset and length of the stored vector (for hamming: the packed 64-bit words as 32-bit halves). */
+  readonly vectorWord: number;
+  readonly vectorWords: number;
+  /** The priority every root enters the search queue with. */
+  readonly pqInitial: number;
+
+  /** Writes an item record: n_descendants = 1, the vector, derived fields. The vector is already validated. */
+  writeItem(store: Records, id: number, vector: ArrayLike<number>): void;
+  /** The vector as the caller gave it (float32-rounded; hamming: 0/1 per bit). */
+  readItem(store: Records, id: number): number[];
+  /** Recomputes fields derived from the vector (angular's squared norm) after the vector was copied in. */
+  initRecord(store: Records, id: number): void;
+  /** Work done once over all item records before the trees are built (dot's extra component). */
+  prepareBuild(store: Records, nItems: number): void;
+
+  /** The distance the search sorts by (Annoy's internal distance). */
+  distance(a: Records, ai: number, b: Records, bi: number): number;
+  /** The distance callers see (get_distance, include_distances). */
+  normalizedDistance(d: number): number;
+  /** How far the query lies on the positive side of a split record's plane. */
+  margin(node: Records, ni: number, query: Records, qi: number): number;
+  /** The queue priority of a split's child, given the parent's priority and the query's margin. */
+  pqDistance(parent: number, margin: number, child: number): number;
+
+  /** Computes a split plane for the items ids[lo..hi) into record `oi` of `out`. */
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void;
+  /** Which side (0 or 1) of the plane in `plane[pi]` item `item` falls on. */
+  side(plane: Records, pi: number, store: Records, item: number, rng: Kiss64): number;
+  /** Zeroes the plane's vector (the build's last resort when no plane splits the items). */
+  clearPlane(out: Records, oi: number): void;
+  /** For loading: a reason why split record `id` cannot be searched safely, or null. */
+  checkSplit(store: Records, id: number): string | null;
+}
+
+/** Layout fields shared by every metric, derived from where children[0] and the vector sit. */
+export function layout(recordBytes: number, childrenWord: number) {
+  return { recordBytes, childrenWord, leafCapacity: (recordBytes >>> 2) - childrenWord };
+}

@@ -1,0 +1,74 @@
+import { manhattan, squaredEuclidean } from '../kernels/scalar.ts';
+import type { Records } from '../records.ts';
+import type { Kiss64 } from '../random/kiss64.ts';
+import { FloatMetric } from './float-base.ts';
+import { layout, type Metric } from './metric.ts';
+import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+
+const fround = Math.fround;
+
+/**
+ * Euclidean and Manhattan share Annoy's Minkowski layout: splits are affine planes
+ * (unit normal v, offset a) through the midpoint of the two-means centroids.
+ * Record: n_descendants | a | children[0] | children[1] | v.
+ */
+abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
+  abstract override readonly name: 'euclidean' | 'manhattan';
+  readonly recordBytes: number;
+  readonly childrenWord: number;
+  readonly leafCapacity: number;
+  readonly vectorWord = 4;
+  readonly cosine = false;
+
+  constructor(f: number) {
+    super(f);
+    ({ recordBytes: this.recordBytes, childrenWord: this.childrenWord, leafCapacity: this.leafCapacity } = layout(16 + 4 * f, 2));
+  }
+
+  abstract distance(a: Records, ai: number, b: Records, bi: number): number;
+  abstract normalizedDistance(d: number): number;
+
+  initRecord(): void {}
+
+  normalizeCentroid(): void {}
+
+  margin(node: Records, ni: number, query: Records, qi: number): number {
+    return fround(node.f32[ni * node.recordWords + 1] + this.planeDot(node, ni, query, qi));
+  }
+
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void {
+    const centroids = this.centroids(this.recordBytes);
+    twoMeans(this, store, ids, lo, hi, rng, centroids);
+    subtractCentroids(this, centroids, out, oi);
+    normalizeVector(this, out, oi);
+    const c = centroids.f32, o = out.f32;
+    const pw = 4, qw = centroids.recordWords + 4, ow = oi * out.recordWords;
+    let a = 0;
+    for (let z = 0; z < this.f; z++) a = fround(a + fround(fround(-o[ow + 4 + z] * fround(c[pw + z] + c[qw + z])) / 2));
+    o[ow + 1] = a;
+  }
+}
+
+export class Euclidean extends Minkowski implements Metric {
+  readonly name = 'euclidean' as const;
+
+  distance(a: Records, ai: number, b: Records, bi: number): number {
+    return squaredEuclidean(a.f32, ai * a.recordWords + 4, b.f32, bi * b.recordWords + 4, this.f);
+  }
+
+  normalizedDistance(d: number): number {
+    return fround(Math.sqrt(d > 0 ? d : 0));
+  }
+}
+
+export class Manhattan extends Minkowski implements Metric {
+  readonly name = 'manhattan' as const;
+
+  distance(a: Records, ai: number, b: Records, bi: number): number {
+    return manhattan(a.f32, ai * a.recordWords + 4, b.f32, bi * b.recordWords + 4, this.f);
+  }
+
+  normalizedDistance(d: number): number {
+    return d > 0 ? d : 0;
+  }
+}

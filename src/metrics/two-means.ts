@@ -1,0 +1,81 @@
+import { dot } from '../kernels/scalar.ts';
+import { Records } from '../records.ts';
+import type { Kiss64 } from '../random/kiss64.ts';
+import type { Metric } from './metric.ts';
+
+const ITERATIONS = 200;
+const fround = Math.fround;
+
+/** The hooks two-means needs beyond the Metric interface. */
+export interface TwoMeansPolicy {
+  /** Whether centroids live on the unit sphere (angular, dot): items are normalised before averaging. */
+  readonly cosine: boolean;
+  /** Normalises a centroid in place (only called when `cosine`). */
+  normalizeCentroid(c: Records, ci: number): void;
+}
+
+/**
+ * Annoy's two_means: picks two distinct random items as centroids and refines them with 200
+ * single-item updates drawn at random, leaving them in records 0 (p) and 1 (q) of `centroids`.
+ * The draw order and the float32 rounding follow Annoy exactly, so seeded builds are reproducible
+ * and match Annoy's scalar build byte for byte.
+ */
+export function twoMeans(
+  metric: Metric & TwoMeansPolicy, store: Records, ids: Int32Array, lo: number, hi: number,
+  rng: Kiss64, centroids: Records,
+): void {
+  const count = hi - lo;
+  const f = metric.vectorWords;
+  const vw = metric.vectorWord;
+  const i = rng.index(count);
+  let j = rng.index(count - 1);
+  if (j >= i) j++;
+  centroids.copyRecord(ids[lo + i], 0, store);
+  centroids.copyRecord(ids[lo + j], 1, store);
+  if (metric.cosine) {
+    metric.normalizeCentroid(centroids, 0);
+    metric.normalizeCentroid(centroids, 1);
+  }
+  metric.initRecord(centroids, 0);
+  metric.initRecord(centroids, 1);
+
+  const c = centroids.f32;
+  const pw = vw, qw = centroids.recordWords + vw;
+  let ic = 1, jc = 1;
+  for (let l = 0; l < ITERATIONS; l++) {
+    const k = ids[lo + rng.index(count)];
+    const di = fround(ic * metric.distance(centroids, 0, store, k));
+    const dj = fround(jc * metric.distance(centroids, 1, store, k));
+    const x = store.f32;
+    const xw = k * store.recordWords + vw;
+    const norm = metric.cosine ? fround(Math.sqrt(dot(x, xw, x, xw, f))) : 1;
+    if (!(norm > 0)) continue;
+    if (di < dj) {
+      for (let z = 0; z < f; z++) c[pw + z] = fround(fround(c[pw + z] * ic) + fround(x[xw + z] / norm)) / (ic + 1);
+      metric.initRecord(centroids, 0);
+      ic++;
+    } else if (dj < di) {
+      for (let z = 0; z < f; z++) c[qw + z] = fround(fround(c[qw + z] * jc) + fround(x[xw + z] / norm)) / (jc + 1);
+      metric.initRecord(centroids, 1);
+      jc++;
+    }
+  }
+}
+
+/** Writes p − q (the vectors of centroid records 0 and 1) into the plane of record `oi` of `out`. */
+export function subtractCentroids(metric: Metric, centroids: Records, out: Records, oi: number): void {
+  const c = centroids.f32, o = out.f32;
+  const f = metric.vectorWords;
+  const pw = metric.vectorWord, qw = centroids.recordWords + metric.vectorWord;
+  const ow = oi * out.recordWords + metric.vectorWord;
+  for (let z = 0; z < f; z++) o[ow + z] = c[pw + z] - c[qw + z];
+}
+
+/** Scales the vector of record `i` to unit length (Annoy's Base::normalize), if it is not zero. */
+export function normalizeVector(metric: Metric, store: Records, i: number): void {
+  const v = store.f32;
+  const w = i * store.recordWords + metric.vectorWord;
+  const f = metric.vectorWords;
+  const norm = fround(Math.sqrt(dot(v, w, v, w, f)));
+  if (norm > 0) for (let z = 0; z < f; z++) v[w + z] = v[w + z] / norm;
+}

@@ -1,0 +1,82 @@
+import type { Metric } from '../metrics/metric.ts';
+import { Records } from '../records.ts';
+import { NodeQueue, TopK } from './heap.ts';
+
+export interface SearchResult {
+  ids: number[];
+  distances: number[];
+}
+
+/**
+ * Annoy's query: a best-first walk over all trees at once, ordered by how far the query lies from
+ * each split plane, collecting leaf items until `searchK` candidates (duplicates counted) are in
+ * hand; then exact distances for the distinct candidates and the n best. Buffers are reused
+ * between queries, so a query allocates only its result arrays.
+ */
+export class Searcher {
+  /** Scratch record the query vector is prepared in (angular norm, dot's zero extra component…). */
+  readonly query: Records;
+  private readonly queue = new NodeQueue(256);
+  private readonly top = new TopK(64);
+  private readonly seen: Uint32Array;
+  private stamp = 0;
+
+  constructor(
+    private readonly store: Records,
+    private readonly metric: Metric,
+    private readonly roots: readonly number[],
+    private readonly nItems: number,
+  ) {
+    this.query = new Records(metric.recordBytes, 1);
+    this.seen = new Uint32Array(nItems);
+  }
+
+  /** Searches with the vector already prepared in `this.query`. `searchK` = -1 means n × trees. */
+  search(n: number, searchK: number, withDistances: boolean): SearchResult {
+    const { store, metric, queue, top, seen, nItems } = this;
+    const limit = searchK === -1 ? n * this.roots.length : searchK;
+    const i32 = store.i32, rw = store.recordWords, cw = metric.childrenWord, K = metric.leafCapacity;
+    const query = this.query;
+
+    if (++this.stamp === 0xffffffff) {
+      seen.fill(0);
+      this.stamp = 1;
+    }
+    const stamp = this.stamp;
+    top.reset(Math.min(n, nItems));
+    queue.clear();
+    for (const root of this.roots) queue.push(metric.pqInitial, root);
+
+    let collected = 0;
+    const consider = (item: number): void => {
+      if (seen[item] === stamp) return;
+      seen[item] = stamp;
+      // Holes (n_descendants 0) can reach here through a root leaf's zero padding: skip them.
+      if (i32[item * rw] !== 1) return;
+      top.offer(metric.distance(query, 0, store, item), item);
+    };
+
+    while (collected < limit && queue.size > 0) {
+      const d = queue.topPriority();
+      const node = queue.pop();
+      const base = node * rw;
+      const nd = i32[base];
+      if (nd === 1 && node < nItems) {
+        consider(node);
+        collected++;
+      } else if (nd <= K) {
+        for (let j = 0; j < nd; j++) consider(i32[base + cw + j]);
+        collected += nd;
+      } else {
+        const m = metric.margin(store, node, query, 0);
+        queue.push(metric.pqDistance(d, m, 1), i32[base + cw + 1]);
+        queue.push(metric.pqDistance(d, m, 0), i32[base + cw]);
+      }
+    }
+
+    const ids: number[] = [];
+    const distances: number[] = [];
+    top.drain(ids, withDistances ? distances : null, (d) => metric.normalizedDistance(d));
+    return { ids, distances };
+  }
+}
