@@ -94,7 +94,8 @@ export interface RefAbout {
   fast_math: boolean;
   annoy_simd: 'none' | 'avx' | 'avx512';
   fma: boolean;
-  default_seed: number;
+  /** Kiss64Random::default_seed as a decimal string (it exceeds 2^53). */
+  default_seed: string;
   [key: string]: unknown;
 }
 

@@ -632,7 +632,8 @@ static int about() {
   j.raw(",\"fma\":false");
 #endif
   j.raw(",\"ids\":\"int32\",\"values\":\"float32\",\"hamming_words\":\"uint64\",\"random\":\"Kiss64Random\"");
-  j.raw(",\"default_seed\":").u64((unsigned long long)Kiss64Random::default_seed);
+  // As a string: 1234567890987654321 does not survive a JSON parser that uses doubles.
+  j.raw(",\"default_seed\":").str(std::to_string((unsigned long long)Kiss64Random::default_seed));
   j.raw(",\"node_size_f16\":{");
   j.raw("\"angular\":").u64(RefIndex<Angular, float>(16).node_size());
   j.raw(",\"euclidean\":").u64(RefIndex<Euclidean, float>(16).node_size());
