@@ -110,9 +110,9 @@ else
       if [[ "$(id -u)" == 0 ]]; then
         echo "annoy-ref setup: apt-get download failed, running apt-get update once and retrying" >&2
         apt-get update -q >"$debdir/apt-update.log" 2>&1 || true
-        download || die "apt-get download r-cran-rcppannoy failed (see $debdir/apt.log)"
+        download || die "apt-get download r-cran-rcppannoy failed: $(tail -n 3 "$debdir/apt.log" | tr '\n' ' ')(apt-get update: $(tail -n 1 "$debdir/apt-update.log"); logs in $debdir)"
       else
-        die "apt-get download r-cran-rcppannoy failed (see $debdir/apt.log); try 'sudo apt-get update' first"
+        die "apt-get download r-cran-rcppannoy failed: $(tail -n 3 "$debdir/apt.log" | tr '\n' ' ')(try 'sudo apt-get update' first)"
       fi
     fi
     deb="$(ls "$debdir"/r-cran-rcppannoy_*.deb 2>/dev/null | head -n 1)"
