@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex } from '../src/node/index.ts';
 import { annoyBinding, bindingUnavailable, type BindingMetric } from './helpers/annoy-binding.ts';
+import { skipWithout } from './helpers/requirements.ts';
 
 const binding = annoyBinding();
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-binding-'));
@@ -24,7 +25,7 @@ function sameAnswer(a: { ids: number[]; distances: number[] }, b: { ids: number[
   a.ids.forEach((id, r) => { if (id !== b.ids[r]) expect(a.distances[r]).toBeCloseTo(b.distances[b.ids.indexOf(id)], 5); });
 }
 
-describe.skipIf(!binding)(`C++ Annoy (npm 'annoy') ${bindingUnavailable}`, () => {
+describe.skipIf(skipWithout(!!binding, bindingUnavailable))(`C++ Annoy (npm 'annoy') ${bindingUnavailable}`, () => {
   for (const metric of ['angular', 'euclidean', 'manhattan'] as BindingMetric[]) {
     const f = 24, n = 3000;
     const rows = data(f, n, f + metric.length);

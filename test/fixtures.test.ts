@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AnnoyIndex } from '../src/node/index.ts';
 import { fixturesAvailable, loadFixtures, type Fixture, type QueryFile } from './helpers/fixtures.ts';
+import { skipWithout } from './helpers/requirements.ts';
 
 const fixtures = loadFixtures();
 
@@ -32,7 +33,7 @@ function checkQueries(index: AnnoyIndex, fx: Fixture, name: string) {
   });
 }
 
-describe.skipIf(!fixturesAvailable())('golden Annoy fixtures', () => {
+describe.skipIf(skipWithout(fixturesAvailable(), 'the golden fixtures in ../shared/fixtures/annoy'))('golden Annoy fixtures', () => {
   it('are all present', () => {
     expect(fixtures.map((f) => f.name).sort()).toEqual([
       'angular', 'angular-holes', 'angular-tiny', 'dot', 'euclidean', 'euclidean-f1', 'hamming', 'legacy-angular-f10', 'manhattan', 'manhattan-seedneg',

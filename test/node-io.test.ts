@@ -88,9 +88,11 @@ describe('load', () => {
   it('a file opened with the wrong f or metric is refused when its structure does not fit', () => {
     const path = join(dir, 'e16.ann');
     built(16, 300, 'euclidean').save(path);
-    // angular f = 17 has the same record size (80 bytes) as euclidean f = 16, but not the same structure.
-    expect(() => new AnnoyIndex(17, 'angular').load(path)).toThrow(AnnoyFormatError);
-    expect(() => new AnnoyIndex(12, 'euclidean').load(path)).toThrow(/not a whole number of 64-byte records/);
+    // Bytes alone (no sidecar): angular f = 17 has the same record size (80 bytes) as euclidean
+    // f = 16, but not the same structure.
+    const bytes = readFileSync(path);
+    expect(() => AnnoyIndex.fromBuffer(bytes, 17, 'angular')).toThrow(AnnoyFormatError);
+    expect(() => AnnoyIndex.fromBuffer(bytes, 12, 'euclidean')).toThrow(/not a whole number of 64-byte records/);
   });
 
   it.skipIf(!fixturesAvailable())('a failed load keeps the index that was loaded before', () => {
