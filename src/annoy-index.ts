@@ -1,10 +1,10 @@
 import { buildForest, type BuildProgress, type ProgressListener } from './build/forest.ts';
 import { AnnoyArgumentError, AnnoyStateError } from './errors.ts';
-import { openIndexBytes } from './format/open.ts';
+import { openIndexBytes, openRecords } from './format/open.ts';
+import { createIndexMemory, type IndexMemory } from './layout.ts';
 import { createMetric, describe } from './metrics/index.ts';
 import type { Metric, MetricName } from './metrics/metric.ts';
 import { KISS64_DEFAULT_SEED, Kiss64 } from './random/kiss64.ts';
-import { Records } from './records.ts';
 import { Searcher, type SearchResult } from './search/search.ts';
 import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from './validate.ts';
 
@@ -39,7 +39,7 @@ export class AnnoyIndex {
   readonly metric: MetricName;
   private readonly policy: Metric;
   private state: State = 'adding';
-  private store: Records | null = null;
+  private memory: IndexMemory | null = null;
   private nItems = 0;
   private roots: readonly number[] = [];
   private seed: bigint = KISS64_DEFAULT_SEED;
@@ -72,7 +72,7 @@ export class AnnoyIndex {
     }
     if (this.state === 'loaded') throw new AnnoyStateError(`cannot add item ${i}: the index was loaded or saved and is read-only`);
     checkVector(vector, this.f);
-    const store = (this.store ??= new Records(this.policy.recordBytes, Math.max(16, i + 1)));
+    const store = (this.memory ??= createIndexMemory(this.policy.recordBytes, Math.max(16, i + 1))).store;
     if (i >= store.count) {
       store.reserve(i + 1);
       store.count = i + 1;
@@ -95,16 +95,17 @@ export class AnnoyIndex {
     }
     if (this.state === 'built') throw new AnnoyStateError('the index is already built (call unbuild() to rebuild it)');
     if (this.state === 'loaded') throw new AnnoyStateError('cannot build a loaded index: it is read-only');
-    const store = this.store;
-    if (!store || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
+    const memory = this.memory;
+    if (!memory || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
     const started = Date.now();
+    const store = memory.store;
     const log = this.isVerbose ? (p: BuildProgress) => {
       if (p.placed === p.items) console.error(`annoy-ts: built tree ${p.trees}${p.nTrees > 0 ? ` of ${p.nTrees}` : ''} (${store.count} records, ${Date.now() - started} ms)`);
     } : undefined;
     const listener = options.onProgress && log
       ? (p: BuildProgress) => { log(p); options.onProgress!(p); }
       : options.onProgress ?? log;
-    const roots = buildForest(store, this.policy, this.nItems, nTrees, new Kiss64(this.seed), listener);
+    const roots = buildForest(store, memory, this.policy, this.nItems, nTrees, new Kiss64(this.seed), listener);
     this.roots = roots;
     this.state = 'built';
     this.searcher = null;
@@ -114,7 +115,7 @@ export class AnnoyIndex {
   unbuild(): void {
     if (this.state === 'loaded') throw new AnnoyStateError('cannot unbuild a loaded index: it is read-only');
     if (this.state !== 'built') throw new AnnoyStateError('the index is not built');
-    this.store!.truncate(this.nItems);
+    this.memory!.store.truncate(this.nItems);
     this.roots = [];
     this.state = 'adding';
     this.searcher = null;
@@ -126,9 +127,13 @@ export class AnnoyIndex {
    */
   save(path: string, prefault = false): void {
     checkBoolean(prefault, 'prefault');
-    const bytes = this.toBuffer();
-    this.writeIndexFile(path, bytes);
-    this.loadBytes(bytes);
+    this.writeIndexFile(path, this.toBuffer());
+    // As in Annoy, the saved index behaves as if loaded from the file: roots from the root scan.
+    const opened = openRecords(this.policy, this.memory!.store);
+    this.roots = opened.roots;
+    this.nItems = opened.nItems;
+    this.state = 'loaded';
+    this.searcher = null;
   }
 
   /**
@@ -145,7 +150,7 @@ export class AnnoyIndex {
   /** Forgets everything: items, trees, seed. The dimension and metric stay. */
   unload(): void {
     this.state = 'adding';
-    this.store = null;
+    this.memory = null;
     this.nItems = 0;
     this.roots = [];
     this.seed = KISS64_DEFAULT_SEED;
@@ -160,11 +165,11 @@ export class AnnoyIndex {
     const searcher = this.ready('getNnsByItem');
     this.checkExistingId(i);
     const policy = this.policy;
-    const q = searcher.query;
-    q.zeroRecord(0);
-    const from = i * this.store!.recordWords + policy.vectorWord;
-    q.i32.set(this.store!.i32.subarray(from, from + policy.vectorWords), policy.vectorWord);
-    policy.initRecord(q, 0);
+    const { query, store, arena } = this.memory!;
+    query.zeroRecord(0);
+    const from = store.word(i) + policy.vectorWord;
+    arena.i32.copyWithin(query.word(0) + policy.vectorWord, from, from + policy.vectorWords);
+    policy.initRecord(query, 0);
     return this.runSearch(searcher, n, searchK, includeDistances);
   }
 
@@ -182,15 +187,15 @@ export class AnnoyIndex {
   /** The stored vector of item `i` (float32-rounded; hamming: 0/1 per bit; a hole: all zeros). */
   getItemVector(i: number): number[] {
     this.checkExistingId(i);
-    return this.policy.readItem(this.store!, i);
+    return this.policy.readItem(this.memory!.store, i);
   }
 
   /** The distance between items i and j, as queries report it. */
   getDistance(i: number, j: number): number {
     this.checkExistingId(i);
     this.checkExistingId(j);
-    const store = this.store!;
-    return this.policy.normalizedDistance(this.policy.distance(store, i, store, j));
+    const store = this.memory!.store;
+    return this.policy.normalizedDistance(this.policy.exactDistance(store, i, store, j));
   }
 
   /** Largest item id + 1 (ids never added count as holes). */
@@ -228,7 +233,7 @@ export class AnnoyIndex {
   /** Exactly the bytes save() writes. The view shares memory with the index: do not modify it. */
   toBuffer(): Uint8Array {
     if (this.state === 'adding') throw new AnnoyStateError('the index has not been built: call build() (or load()) first');
-    return this.store!.bytes();
+    return this.memory!.store.bytes();
   }
 
   /** Reads the whole file at `path`. Overridden by the Node entry point. */
@@ -244,27 +249,27 @@ export class AnnoyIndex {
   }
 
   private loadBytes(bytes: ArrayBufferLike | ArrayBufferView): void {
-    let buffer: ArrayBufferLike, offset: number, length: number;
+    let source: Uint8Array;
     if (ArrayBuffer.isView(bytes)) {
-      ({ buffer, byteOffset: offset, byteLength: length } = bytes);
+      source = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } else if (bytes instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && bytes instanceof SharedArrayBuffer)) {
-      buffer = bytes;
-      offset = 0;
-      length = bytes.byteLength;
+      source = new Uint8Array(bytes);
     } else {
       throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
     }
-    const opened = openIndexBytes(this.policy, buffer, offset, length);
+    // A fresh memory: if the bytes turn out to be invalid, the index loaded before stays intact.
+    const { memory, roots, nItems } = openIndexBytes(this.policy, source.buffer, source.byteOffset, source.byteLength);
     this.unload();
-    this.store = opened.store;
-    this.roots = opened.roots;
-    this.nItems = opened.nItems;
+    this.memory = memory;
+    this.roots = roots;
+    this.nItems = nItems;
     this.state = 'loaded';
   }
 
   private ready(call: string): Searcher {
     if (this.state === 'adding') throw new AnnoyStateError(`${call}: the index has not been built: call build() or load() first`);
-    return (this.searcher ??= new Searcher(this.store!, this.policy, this.roots, this.nItems));
+    const { store, query } = this.memory!;
+    return (this.searcher ??= new Searcher(store, this.policy, this.roots, this.nItems, query));
   }
 
   private checkExistingId(i: number): void {

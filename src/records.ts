@@ -1,64 +1,141 @@
 import { AnnoyArgumentError } from './errors.ts';
+import { jsKernels, newWasmMemory, useWasm, wasmKernels, type Kernels, type WasmMemory } from './kernels/kernels.ts';
+
+const PAGE = 65536;
+/** WebAssembly (wasm32) memories stop at 4 GiB. */
+const WASM_MAX_PAGES = 65536;
+/** The largest index held in a plain ArrayBuffer (the fallback when WebAssembly is unavailable). */
+export const MAX_INDEX_BYTES = 2 ** 32 - PAGE;
 
 /**
- * The record store: one ArrayBuffer of fixed-size records, laid out exactly like an Annoy file,
- * with typed views over it. Building appends records, loading wraps file bytes without copying,
- * and search reads through the views. Views are recreated when the buffer grows, so callers
- * read `store.f32` etc. afresh after any call that may append.
+ * One index's memory: a WebAssembly.Memory (so the SIMD kernels read records in place) or, as a
+ * fallback, a plain ArrayBuffer. Regions are handed out from the bottom; the last region (the
+ * record store) grows at the top. Views are replaced when the memory grows: read them afresh.
  */
-export class Records {
+export class Arena {
+  private readonly memory: WasmMemory | null;
   buffer: ArrayBuffer;
-  /** Byte offset of record 0 inside `buffer` (non-zero when wrapping a slice of a larger buffer). */
-  byteOffset: number;
   f32!: Float32Array;
   i32!: Int32Array;
   u32!: Uint32Array;
-  /** Records in use. */
-  count = 0;
-  /** Records that fit in the buffer. */
-  capacity: number;
-  readonly recordBytes: number;
-  readonly recordWords: number;
-  /** False for stores wrapping caller bytes: they are never grown or written by the library. */
-  readonly growable: boolean;
+  u8!: Uint8Array;
+  readonly kernels: Kernels;
+  /** Bytes handed out so far. */
+  top = 0;
 
-  constructor(recordBytes: number, capacity: number, buffer?: ArrayBuffer, byteOffset = 0, growable = true) {
-    this.recordBytes = recordBytes;
-    this.recordWords = recordBytes >>> 2;
-    this.capacity = capacity;
-    this.buffer = buffer ?? allocate(capacity * recordBytes);
-    this.byteOffset = byteOffset;
-    this.growable = growable;
+  constructor(initialBytes: number) {
+    if (initialBytes > MAX_INDEX_BYTES) throw tooLarge(initialBytes);
+    let memory: WasmMemory | null = null;
+    let kernels: Kernels | null = null;
+    if (useWasm() && initialBytes <= WASM_MAX_PAGES * PAGE) {
+      memory = newWasmMemory(Math.max(1, Math.ceil(initialBytes / PAGE)));
+      kernels = memory && wasmKernels(memory);
+    }
+    this.memory = kernels ? memory : null;
+    this.buffer = this.memory ? this.memory.buffer : allocate(Math.max(initialBytes, PAGE), initialBytes);
     this.makeViews();
-  }
-
-  /** Wraps existing bytes (whole records) without copying. `byteOffset` must be a multiple of 4. */
-  static wrap(recordBytes: number, buffer: ArrayBuffer, byteOffset: number, byteLength: number): Records {
-    const n = byteLength / recordBytes;
-    const store = new Records(recordBytes, n, buffer, byteOffset, false);
-    store.count = n;
-    return store;
+    this.kernels = kernels ?? jsKernels(this);
   }
 
   private makeViews(): void {
-    const words = this.capacity * this.recordWords;
-    this.f32 = new Float32Array(this.buffer, this.byteOffset, words);
-    this.i32 = new Int32Array(this.buffer, this.byteOffset, words);
-    this.u32 = new Uint32Array(this.buffer, this.byteOffset, words);
+    this.f32 = new Float32Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
+    this.u32 = new Uint32Array(this.buffer);
+    this.u8 = new Uint8Array(this.buffer);
   }
 
-  /** Makes room for at least `n` records, growing by 1.5× so appends stay amortised O(1). */
+  /** Hands out `bytes` (rounded up to 8) at the top. */
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = at + Math.ceil(bytes / 8) * 8;
+    this.ensure(this.top);
+    return at;
+  }
+
+  /** Makes the memory at least `bytes` long, growing by at least 1.5× so repeated growth stays cheap. */
+  ensure(bytes: number): void {
+    if (bytes <= this.buffer.byteLength) return;
+    if (bytes > MAX_INDEX_BYTES) throw tooLarge(bytes);
+    const wanted = Math.min(Math.max(bytes, Math.ceil(this.buffer.byteLength * 1.5)), MAX_INDEX_BYTES);
+    if (this.memory) {
+      const have = this.buffer.byteLength / PAGE;
+      try {
+        this.memory.grow(Math.ceil(wanted / PAGE) - have);
+      } catch {
+        try {
+          this.memory.grow(Math.ceil(bytes / PAGE) - have);
+        } catch (cause) {
+          throw new AnnoyArgumentError(`cannot grow the index's memory to ${bytes} bytes (out of memory)`, { cause });
+        }
+      }
+      this.buffer = this.memory.buffer;
+    } else {
+      const next = allocate(wanted, bytes);
+      new Uint8Array(next).set(new Uint8Array(this.buffer, 0, this.top));
+      this.buffer = next;
+    }
+    this.makeViews();
+  }
+}
+
+function tooLarge(bytes: number): AnnoyArgumentError {
+  return new AnnoyArgumentError(`the index would need ${bytes} bytes, more than the ${MAX_INDEX_BYTES} bytes one index can hold in memory`);
+}
+
+function allocate(bytes: number, minimum: number): ArrayBuffer {
+  try {
+    return new ArrayBuffer(bytes);
+  } catch (cause) {
+    if (bytes > minimum) return allocate(minimum, minimum);
+    throw new AnnoyArgumentError(`cannot allocate ${bytes} bytes for the index (out of memory)`, { cause });
+  }
+}
+
+/**
+ * A run of fixed-size records inside an arena, laid out exactly like an Annoy file. The record
+ * store of an index is the arena's last region, so it can grow in place.
+ */
+export class Records {
+  readonly arena: Arena;
+  readonly byteOffset: number;
+  readonly recordBytes: number;
+  readonly recordWords: number;
+  /** Word index (in the arena's 32-bit views) of record 0. */
+  readonly base: number;
+  /** Records in use. */
+  count = 0;
+  /** Records that fit. */
+  capacity: number;
+  private readonly growable: boolean;
+
+  /** A region of `capacity` records at the arena's top; `growable` regions must be the last one allocated. */
+  constructor(arena: Arena, recordBytes: number, capacity: number, growable = false) {
+    this.arena = arena;
+    this.recordBytes = recordBytes;
+    this.recordWords = recordBytes >>> 2;
+    this.byteOffset = arena.alloc(capacity * recordBytes);
+    this.base = this.byteOffset >>> 2;
+    this.capacity = capacity;
+    this.growable = growable;
+  }
+
+  /** Word index of record `i` in the arena's views. */
+  word(i: number): number {
+    return this.base + i * this.recordWords;
+  }
+
+  /** Byte offset of record `i` in the arena. */
+  ptr(i: number): number {
+    return this.byteOffset + i * this.recordBytes;
+  }
+
+  /** Makes room for at least `n` records (the arena grows by at least 1.5× at a time). */
   reserve(n: number): void {
     if (n <= this.capacity) return;
-    if (!this.growable) throw new Error('internal: a wrapped record store cannot grow');
-    const wanted = Math.max(n, Math.ceil(this.capacity * 1.5), 16);
-    const next = allocate(wanted * this.recordBytes, n * this.recordBytes);
-    const nextCapacity = Math.floor(next.byteLength / this.recordBytes);
-    new Uint8Array(next).set(new Uint8Array(this.buffer, this.byteOffset, this.count * this.recordBytes));
-    this.buffer = next;
-    this.byteOffset = 0;
-    this.capacity = nextCapacity;
-    this.makeViews();
+    if (!this.growable) throw new Error('internal: this record region cannot grow');
+    this.arena.ensure(this.byteOffset + n * this.recordBytes);
+    this.capacity = Math.floor((this.arena.buffer.byteLength - this.byteOffset) / this.recordBytes);
+    this.arena.top = this.byteOffset + this.capacity * this.recordBytes;
   }
 
   /** Appends one zero-filled record and returns its id. */
@@ -70,40 +147,23 @@ export class Records {
   /** Drops records from `n` on, zero-filling them so a later build starts from clean bytes. */
   truncate(n: number): void {
     if (n >= this.count) return;
-    this.i32.fill(0, n * this.recordWords, this.count * this.recordWords);
+    this.arena.i32.fill(0, this.word(n), this.word(this.count));
     this.count = n;
   }
 
   copyRecord(from: number, to: number, source: Records = this): void {
-    const w = this.recordWords;
-    this.i32.set(source.i32.subarray(from * w, from * w + w), to * w);
+    const i32 = this.arena.i32, w = this.recordWords;
+    const s = source.word(from);
+    i32.copyWithin(this.word(to), s, s + w);
   }
 
   zeroRecord(i: number): void {
-    const w = this.recordWords;
-    this.i32.fill(0, i * w, i * w + w);
+    const w = this.word(i);
+    this.arena.i32.fill(0, w, w + this.recordWords);
   }
 
-  /** The bytes of the records in use, as a view (no copy). */
+  /** The bytes of the records in use, as a view (valid until the memory grows). */
   bytes(): Uint8Array {
-    return new Uint8Array(this.buffer, this.byteOffset, this.count * this.recordBytes);
-  }
-}
-
-/** The largest ArrayBuffer we try to allocate; V8 refuses more on most platforms. */
-export const MAX_INDEX_BYTES = 2 ** 32 - 4096;
-
-function allocate(bytes: number, minimum = bytes): ArrayBuffer {
-  const size = Math.min(bytes, Math.max(minimum, MAX_INDEX_BYTES));
-  if (minimum > MAX_INDEX_BYTES) {
-    throw new AnnoyArgumentError(
-      `the index would need ${minimum} bytes, more than the ${MAX_INDEX_BYTES} bytes one index can hold in memory`,
-    );
-  }
-  try {
-    return new ArrayBuffer(size);
-  } catch (cause) {
-    if (size > minimum) return allocate(minimum);
-    throw new AnnoyArgumentError(`cannot allocate ${size} bytes for the index (out of memory)`, { cause });
+    return new Uint8Array(this.arena.buffer, this.byteOffset, this.count * this.recordBytes);
   }
 }

@@ -1,6 +1,6 @@
 import type { Metric } from '../metrics/metric.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
-import { Records } from '../records.ts';
+import type { Records } from '../records.ts';
 
 export interface BuildProgress {
   /** Trees finished so far. */
@@ -23,10 +23,10 @@ const PROGRESS_STEP = 1 << 16;
  * Annoy writes them (post-order per tree, smaller side first). Returns the root record ids.
  */
 export function buildForest(
-  store: Records, metric: Metric, nItems: number, nTrees: number, rng: Kiss64,
+  store: Records, scratch: BuildScratch, metric: Metric, nItems: number, nTrees: number, rng: Kiss64,
   onProgress?: ProgressListener,
 ): number[] {
-  const builder = new TreeBuilder(store, metric, nItems, rng, nTrees, onProgress);
+  const builder = new TreeBuilder(store, scratch, metric, nItems, rng, nTrees, onProgress);
   metric.prepareBuild(store, nItems);
   const roots: number[] = [];
   for (;;) {
@@ -38,12 +38,18 @@ export function buildForest(
   return roots;
 }
 
+/** Records in the index's arena the builder computes in: two-means centroids (2) and one split plane. */
+export interface BuildScratch {
+  readonly centroids: Records;
+  readonly plane: Records;
+}
+
 class TreeBuilder {
   private readonly ids: Int32Array;
-  private readonly scratch: Int32Array;
+  private readonly partitionBuffer: Int32Array;
   private readonly sides: Uint8Array;
-  /** One plane record per recursion depth: a split is written to the store only after its children. */
-  private readonly planes: Records;
+  /** Finished planes, one record's words per recursion depth: a split is written only after its children. */
+  private planes: Int32Array;
   private placed = 0;
   private nextReport = PROGRESS_STEP;
   private treeNumber = 0;
@@ -51,6 +57,7 @@ class TreeBuilder {
 
   constructor(
     private readonly store: Records,
+    private readonly scratch: BuildScratch,
     private readonly metric: Metric,
     private readonly nItems: number,
     private readonly rng: Kiss64,
@@ -58,16 +65,16 @@ class TreeBuilder {
     private readonly onProgress?: ProgressListener,
   ) {
     this.ids = new Int32Array(nItems);
-    this.scratch = new Int32Array(nItems);
+    this.partitionBuffer = new Int32Array(nItems);
     this.sides = new Uint8Array(nItems);
-    this.planes = new Records(metric.recordBytes, 64);
+    this.planes = new Int32Array(64 * (metric.recordBytes >>> 2));
   }
 
   buildTree(treeNumber: number): number {
     const { store, ids } = this;
     let n = 0;
-    const i32 = store.i32, rw = store.recordWords;
-    for (let i = 0; i < this.nItems; i++) if (i32[i * rw] >= 1) ids[n++] = i;
+    const i32 = store.arena.i32;
+    for (let i = 0; i < this.nItems; i++) if (i32[store.word(i)] >= 1) ids[n++] = i;
     this.treeNumber = treeNumber;
     this.treeItems = n;
     this.placed = 0;
@@ -87,25 +94,23 @@ class TreeBuilder {
     }
     if (count <= K && (!isRoot || nItems <= K || count === 1)) {
       const leaf = store.append();
-      const base = leaf * store.recordWords;
-      store.i32[base] = isRoot ? nItems : count;
-      store.i32.set(ids.subarray(lo, hi), base + metric.childrenWord);
+      const base = store.word(leaf);
+      store.arena.i32[base] = isRoot ? nItems : count;
+      store.arena.i32.set(ids.subarray(lo, hi), base + metric.childrenWord);
       this.advance(count);
       return leaf;
     }
 
-    if (depth >= this.planes.capacity) this.planes.reserve(depth + 1);
-    this.planes.count = Math.max(this.planes.count, depth + 1);
-    const planes = this.planes;
-    planes.zeroRecord(depth);
+    const plane = this.scratch.plane;
+    plane.zeroRecord(0);
     let left = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
-      metric.createSplit(store, ids, lo, hi, this.rng, planes, depth);
-      left = this.assignSides(lo, hi, depth);
+      metric.createSplit(store, ids, lo, hi, this.rng, plane, 0, this.scratch.centroids);
+      left = this.assignSides(lo, hi);
       if (imbalance(left, count - left) < 0.95) break;
     }
     while (imbalance(left, count - left) > 0.99) {
-      metric.clearPlane(planes, depth);
+      metric.clearPlane(plane, 0);
       left = 0;
       for (let i = lo; i < hi; i++) {
         const s = this.rng.flip();
@@ -114,6 +119,15 @@ class TreeBuilder {
       }
     }
     this.partition(lo, hi, left);
+    // Park the plane while the children are built (they reuse the scratch record).
+    const rw = plane.recordWords;
+    if ((depth + 1) * rw > this.planes.length) {
+      const grown = new Int32Array(2 * this.planes.length);
+      grown.set(this.planes);
+      this.planes = grown;
+    }
+    const pw = plane.word(0);
+    this.planes.set(store.arena.i32.subarray(pw, pw + rw), depth * rw);
 
     // Build the smaller side first (side 0 on a tie), as Annoy does.
     const flip = left > count - left ? 1 : 0;
@@ -124,21 +138,22 @@ class TreeBuilder {
         ? this.makeTree(lo, lo + left, false, depth + 1)
         : this.makeTree(lo + left, hi, false, depth + 1);
     }
-    const pw = depth * planes.recordWords;
-    planes.i32[pw] = isRoot ? nItems : count;
-    planes.i32[pw + metric.childrenWord] = children[0];
-    planes.i32[pw + metric.childrenWord + 1] = children[1];
+    const parked = this.planes.subarray(depth * rw, (depth + 1) * rw);
+    parked[0] = isRoot ? nItems : count;
+    parked[metric.childrenWord] = children[0];
+    parked[metric.childrenWord + 1] = children[1];
     const node = store.append();
-    store.copyRecord(depth, node, planes);
+    store.arena.i32.set(parked, store.word(node));
     return node;
   }
 
   /** Records each item's side of the plane in `sides`; returns how many went to side 0. */
-  private assignSides(lo: number, hi: number, depth: number): number {
-    const { ids, sides, metric, store, planes, rng } = this;
+  private assignSides(lo: number, hi: number): number {
+    const { ids, sides, metric, store, rng } = this;
+    const plane = this.scratch.plane;
     let left = 0;
     for (let i = lo; i < hi; i++) {
-      const s = metric.side(planes, depth, store, ids[i], rng);
+      const s = metric.side(plane, 0, store, ids[i], rng);
       sides[i] = s;
       if (s === 0) left++;
     }
@@ -147,10 +162,10 @@ class TreeBuilder {
 
   /** Stable partition of ids[lo..hi) by side: side 0 first, each side keeping its order. */
   private partition(lo: number, hi: number, left: number): void {
-    const { ids, sides, scratch } = this;
+    const { ids, sides, partitionBuffer } = this;
     let a = lo, b = lo + left;
-    for (let i = lo; i < hi; i++) scratch[sides[i] === 0 ? a++ : b++] = ids[i];
-    ids.set(scratch.subarray(lo, hi), lo);
+    for (let i = lo; i < hi; i++) partitionBuffer[sides[i] === 0 ? a++ : b++] = ids[i];
+    ids.set(partitionBuffer.subarray(lo, hi), lo);
   }
 
   private advance(n: number): void {

@@ -1,4 +1,3 @@
-import { dot } from '../kernels/scalar.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
@@ -25,17 +24,26 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   }
 
   initRecord(store: Records, id: number): void {
-    const v = store.f32, w = id * store.recordWords;
-    v[w + 1] = dot(v, w + 3, v, w + 3, this.f);
+    const p = this.vec(store, id);
+    store.arena.f32[store.word(id) + 1] = store.arena.kernels.dotExact(p, p, this.f);
   }
 
   distance(a: Records, ai: number, b: Records, bi: number): number {
-    const x = a.f32, y = b.f32, f = this.f;
-    const xw = ai * a.recordWords, yw = bi * b.recordWords;
+    const pa = this.vec(a, ai), pb = this.vec(b, bi);
+    return this.combine(a, ai, b, bi, a.arena.kernels.dot(pa, pb, this.f));
+  }
+
+  exactDistance(a: Records, ai: number, b: Records, bi: number): number {
+    const pa = this.vec(a, ai), pb = this.vec(b, bi);
+    return this.combine(a, ai, b, bi, a.arena.kernels.dotExact(pa, pb, this.f));
+  }
+
+  /** 2 − 2·cos from the dot product and the records' squared norms, rounded as Annoy rounds it. */
+  private combine(a: Records, ai: number, b: Records, bi: number, pq: number): number {
+    const f32 = a.arena.f32, k = a.arena.kernels;
     // A stored norm of 0 means "not stored" (files from old Annoy versions): recompute it.
-    const pp = x[xw + 1] || dot(x, xw + 3, x, xw + 3, f);
-    const qq = y[yw + 1] || dot(y, yw + 3, y, yw + 3, f);
-    const pq = dot(x, xw + 3, y, yw + 3, f);
+    const pp = f32[a.word(ai) + 1] || k.dotExact(this.vec(a, ai), this.vec(a, ai), this.f);
+    const qq = f32[b.word(bi) + 1] || k.dotExact(this.vec(b, bi), this.vec(b, bi), this.f);
     const ppqq = fround(pp * qq);
     if (ppqq > 0) return fround(2.0 - (2.0 * pq) / fround(Math.sqrt(ppqq)));
     return 2.0;
@@ -46,15 +54,18 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   }
 
   margin(node: Records, ni: number, query: Records, qi: number): number {
-    return this.planeDot(node, ni, query, qi);
+    return node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f);
+  }
+
+  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
+    return node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f);
   }
 
   normalizeCentroid(c: Records, ci: number): void {
     normalizeVector(this, c, ci);
   }
 
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void {
-    const centroids = this.centroids(this.recordBytes);
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
     twoMeans(this, store, ids, lo, hi, rng, centroids);
     subtractCentroids(this, centroids, out, oi);
     normalizeVector(this, out, oi);

@@ -1,4 +1,3 @@
-import { dot } from '../kernels/scalar.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
@@ -31,26 +30,30 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   initRecord(): void {}
 
   override prepareBuild(store: Records, nItems: number): void {
-    const v = store.f32, rw = store.recordWords, f = this.f;
+    const v = store.arena.f32, k = store.arena.kernels;
     let max = 0;
     for (let i = 0; i < nItems; i++) {
-      const w = i * rw;
-      let norm = fround(Math.sqrt(dot(v, w + 4, v, w + 4, f)));
+      const p = this.vec(store, i);
+      let norm = fround(Math.sqrt(k.dotExact(p, p, this.f)));
       if (Number.isNaN(norm)) norm = 0;
-      v[w + DOT_FACTOR] = norm;
+      v[store.word(i) + DOT_FACTOR] = norm;
       if (norm > max) max = norm;
     }
     const max2 = fround(max * max);
     for (let i = 0; i < nItems; i++) {
-      const w = i * rw;
-      const n = v[w + DOT_FACTOR];
+      const w = store.word(i) + DOT_FACTOR;
+      const n = v[w];
       const diff = fround(max2 - fround(n * n));
-      v[w + DOT_FACTOR] = Math.sqrt(diff > 0 ? diff : 0);
+      v[w] = Math.sqrt(diff > 0 ? diff : 0);
     }
   }
 
   distance(a: Records, ai: number, b: Records, bi: number): number {
-    return -dot(a.f32, ai * a.recordWords + 4, b.f32, bi * b.recordWords + 4, this.f);
+    return -a.arena.kernels.dot(this.vec(a, ai), this.vec(b, bi), this.f);
+  }
+
+  exactDistance(a: Records, ai: number, b: Records, bi: number): number {
+    return -a.arena.kernels.dotExact(this.vec(a, ai), this.vec(b, bi), this.f);
   }
 
   normalizedDistance(d: number): number {
@@ -59,27 +62,32 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
 
   /** Annoy 1.17.x adds the node's own dot_factor squared (not times the query's zero extra component). */
   margin(node: Records, ni: number, query: Records, qi: number): number {
-    const df = node.f32[ni * node.recordWords + DOT_FACTOR];
-    return fround(this.planeDot(node, ni, query, qi) + fround(df * df));
+    const df = node.arena.f32[node.word(ni) + DOT_FACTOR];
+    return fround(node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f) + fround(df * df));
+  }
+
+  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
+    const df = node.arena.f32[node.word(ni) + DOT_FACTOR];
+    return fround(node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f) + fround(df * df));
   }
 
   /** Unit length over the f components and dot_factor together; the square and the sum in double, as in 1.17.x. */
   normalizeCentroid(c: Records, ci: number): void {
-    const v = c.f32, w = ci * c.recordWords;
+    const v = c.arena.f32, w = c.word(ci);
+    const p = this.vec(c, ci);
     const df = v[w + DOT_FACTOR];
-    const norm = fround(Math.sqrt(dot(v, w + 4, v, w + 4, this.f) + df * df));
+    const norm = fround(Math.sqrt(c.arena.kernels.dotExact(p, p, this.f) + df * df));
     if (norm > 0) {
       for (let z = 0; z < this.f; z++) v[w + 4 + z] = v[w + 4 + z] / norm;
       v[w + DOT_FACTOR] = df / norm;
     }
   }
 
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void {
-    const centroids = this.centroids(this.recordBytes);
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
     twoMeans(this, store, ids, lo, hi, rng, centroids);
     subtractCentroids(this, centroids, out, oi);
-    const c = centroids.f32;
-    out.f32[oi * out.recordWords + DOT_FACTOR] = c[DOT_FACTOR] - c[centroids.recordWords + DOT_FACTOR];
+    const c = centroids.arena.f32;
+    c[out.word(oi) + DOT_FACTOR] = c[centroids.word(0) + DOT_FACTOR] - c[centroids.word(1) + DOT_FACTOR];
     this.normalizeCentroid(out, oi);
   }
 }

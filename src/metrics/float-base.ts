@@ -1,5 +1,4 @@
-import { dot } from '../kernels/scalar.ts';
-import { Records } from '../records.ts';
+import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import type { MetricName } from './metric.ts';
 
@@ -13,32 +12,27 @@ export abstract class FloatMetric {
   readonly vectorWords: number;
   readonly pqInitial = Infinity;
   abstract readonly vectorWord: number;
-  /** Scratch records for two-means centroids (p and q). */
-  protected centroidsCache: Records | null = null;
 
   constructor(f: number) {
     this.f = f;
     this.vectorWords = f;
   }
 
-  abstract margin(node: Records, ni: number, query: Records, qi: number): number;
+  /** The build's margin (exact rounding); the search's `margin` may round differently. */
+  abstract exactMargin(node: Records, ni: number, query: Records, qi: number): number;
   abstract initRecord(store: Records, id: number): void;
-
-  protected centroids(recordBytes: number): Records {
-    return (this.centroidsCache ??= new Records(recordBytes, 2));
-  }
 
   writeItem(store: Records, id: number, vector: ArrayLike<number>): void {
     store.zeroRecord(id);
-    const base = id * store.recordWords;
-    store.i32[base] = 1;
-    store.f32.set(vector, base + this.vectorWord);
+    const w = store.word(id);
+    store.arena.i32[w] = 1;
+    store.arena.f32.set(vector, w + this.vectorWord);
     this.initRecord(store, id);
   }
 
   readItem(store: Records, id: number): number[] {
-    const w = id * store.recordWords + this.vectorWord;
-    return Array.from(store.f32.subarray(w, w + this.f));
+    const w = store.word(id) + this.vectorWord;
+    return Array.from(store.arena.f32.subarray(w, w + this.f));
   }
 
   prepareBuild(_store: Records, _nItems: number): void {}
@@ -49,22 +43,22 @@ export abstract class FloatMetric {
   }
 
   side(plane: Records, pi: number, store: Records, item: number, rng: Kiss64): number {
-    const m = this.margin(plane, pi, store, item);
+    const m = this.exactMargin(plane, pi, store, item);
     if (m !== 0) return m > 0 ? 1 : 0;
     return rng.flip();
   }
 
   clearPlane(out: Records, oi: number): void {
-    const w = oi * out.recordWords + this.vectorWord;
-    out.f32.fill(0, w, w + this.f);
+    const w = out.word(oi) + this.vectorWord;
+    out.arena.f32.fill(0, w, w + this.f);
   }
 
   checkSplit(): string | null {
     return null;
   }
 
-  /** dot(plane vector, query vector) in Annoy's float32 rounding. */
-  protected planeDot(node: Records, ni: number, query: Records, qi: number): number {
-    return dot(node.f32, ni * node.recordWords + this.vectorWord, query.f32, qi * query.recordWords + this.vectorWord, this.f);
+  /** Byte offset of record i's vector. */
+  protected vec(r: Records, i: number): number {
+    return r.ptr(i) + 4 * this.vectorWord;
   }
 }

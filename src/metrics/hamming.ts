@@ -1,4 +1,3 @@
-import { hamming } from '../kernels/scalar.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { layout, type Metric } from './metric.ts';
@@ -8,7 +7,7 @@ const RANDOM_TRIES = 20;
 /**
  * Hamming distance over bit vectors. As in Annoy's Python module, `f` counts bits and each value
  * > 0.5 becomes a 1; the record holds W = ⌈f/64⌉ 64-bit words (element j → bit j mod 64 of word
- * ⌊j/64⌋), kept here as little-endian 32-bit halves. A split tests one bit, numbered from the
+ * ⌊j/64⌋), read here as little-endian 32-bit halves. A split tests one bit, numbered from the
  * most significant end of its word. Record: n_descendants | children[0] | children[1] | pad | words.
  */
 export class Hamming implements Metric {
@@ -32,19 +31,19 @@ export class Hamming implements Metric {
 
   writeItem(store: Records, id: number, vector: ArrayLike<number>): void {
     store.zeroRecord(id);
-    const base = id * store.recordWords;
-    const u = store.u32;
-    store.i32[base] = 1;
+    const w = store.word(id);
+    const u = store.arena.u32;
+    store.arena.i32[w] = 1;
     for (let e = 0; e < this.f; e++) {
-      if (vector[e] > 0.5) u[base + 4 + (e >>> 5)] |= 1 << (e & 31);
+      if (vector[e] > 0.5) u[w + 4 + (e >>> 5)] |= 1 << (e & 31);
     }
   }
 
   readItem(store: Records, id: number): number[] {
-    const base = id * store.recordWords + 4;
-    const u = store.u32;
+    const w = store.word(id) + 4;
+    const u = store.arena.u32;
     const out = new Array<number>(this.f);
-    for (let e = 0; e < this.f; e++) out[e] = (u[base + (e >>> 5)] >>> (e & 31)) & 1;
+    for (let e = 0; e < this.f; e++) out[e] = (u[w + (e >>> 5)] >>> (e & 31)) & 1;
     return out;
   }
 
@@ -53,7 +52,11 @@ export class Hamming implements Metric {
   prepareBuild(): void {}
 
   distance(a: Records, ai: number, b: Records, bi: number): number {
-    return hamming(a.u32, ai * a.recordWords + 4, b.u32, bi * b.recordWords + 4, this.vectorWords);
+    return a.arena.kernels.hamming(a.ptr(ai) + 16, b.ptr(bi) + 16, this.words64);
+  }
+
+  exactDistance(a: Records, ai: number, b: Records, bi: number): number {
+    return this.distance(a, ai, b, bi);
   }
 
   normalizedDistance(d: number): number {
@@ -62,13 +65,13 @@ export class Hamming implements Metric {
 
   /** The query's value (0 or 1) of the bit a split tests. */
   margin(node: Records, ni: number, query: Records, qi: number): number {
-    return this.bit(node.u32[ni * node.recordWords + 4], query, qi);
+    return this.bit(node.arena.u32[node.word(ni) + 4], query, qi);
   }
 
   private bit(b: number, store: Records, i: number): number {
-    // Bit 63 − (b mod 64) of 64-bit word ⌊b/64⌋, i.e. bit (63 − b mod 64) mod 32 of half-word ….
+    // Bit 63 − (b mod 64) of 64-bit word ⌊b/64⌋, found in the low or high 32-bit half.
     const k = 63 - (b & 63);
-    return (store.u32[i * store.recordWords + 4 + 2 * (b >>> 6) + (k >>> 5)] >>> (k & 31)) & 1;
+    return (store.arena.u32[store.word(i) + 4 + 2 * (b >>> 6) + (k >>> 5)] >>> (k & 31)) & 1;
   }
 
   pqDistance(parent: number, margin: number, child: number): number {
@@ -78,40 +81,39 @@ export class Hamming implements Metric {
   createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void {
     const dim = 64 * this.words64;
     const count = hi - lo;
-    const w = oi * out.recordWords + 4;
+    const w = out.word(oi) + 4;
+    const u = out.arena.u32;
     const splits = (b: number): boolean => {
       let ones = 0;
       for (let i = lo; i < hi; i++) ones += this.bit(b, store, ids[i]);
       return ones > 0 && ones < count;
     };
-    out.u32[w + 1] = 0;
+    u[w + 1] = 0;
     for (let t = 0; t < RANDOM_TRIES; t++) {
-      out.u32[w] = rng.index(dim);
-      if (splits(out.u32[w])) return;
+      u[w] = rng.index(dim);
+      if (splits(u[w])) return;
     }
     for (let b = 0; b < dim; b++) {
-      out.u32[w] = b;
+      u[w] = b;
       if (splits(b)) return;
     }
   }
 
   side(plane: Records, pi: number, store: Records, item: number): number {
-    return this.bit(plane.u32[pi * plane.recordWords + 4], store, item);
+    return this.bit(plane.arena.u32[plane.word(pi) + 4], store, item);
   }
 
   clearPlane(out: Records, oi: number): void {
-    const w = oi * out.recordWords + 4;
-    out.u32.fill(0, w, w + this.vectorWords);
+    const w = out.word(oi) + 4;
+    out.arena.u32.fill(0, w, w + this.vectorWords);
   }
 
   checkSplit(store: Records, id: number): string | null {
-    const w = id * store.recordWords + 4;
-    const b = store.u32[w], high = store.u32[w + 1];
+    const w = store.word(id) + 4;
+    const b = store.arena.u32[w], high = store.arena.u32[w + 1];
     if (high !== 0 || b >= 64 * this.words64) {
       return `split record ${id} tests bit ${high === 0 ? b : 'beyond 2^32'}, but vectors have only ${64 * this.words64} bits`;
     }
     return null;
   }
 }
-
-

@@ -7,14 +7,16 @@ export type MetricName = 'angular' | 'euclidean' | 'manhattan' | 'dot' | 'hammin
  * A metric is the policy that the tree builder and the search are written against: it owns the
  * record layout and every piece of arithmetic. Nothing outside `metrics/` looks at a metric's name.
  *
- * Record ids are record numbers in a `Records` store; offsets are in 4-byte words.
+ * Records live in one arena per index; `Records.word(i)` / `Records.ptr(i)` locate record i.
+ * Methods named `exact…` (and everything the builder calls) round exactly like Annoy's scalar C++
+ * build; `distance` and `margin` are the search's fast versions (SIMD where available).
  */
 export interface Metric {
   readonly name: MetricName;
   /** The dimension as the caller sees it (bits for hamming). */
   readonly f: number;
   readonly recordBytes: number;
-  /** Word offset of children[0]; a leaf's item ids start here. */
+  /** Word offset of children[0] within a record; a leaf's item ids start here. */
   readonly childrenWord: number;
   /** The most item ids a leaf record holds (Annoy's K). */
   readonly leafCapacity: number;
@@ -33,17 +35,19 @@ export interface Metric {
   /** Work done once over all item records before the trees are built (dot's extra component). */
   prepareBuild(store: Records, nItems: number): void;
 
-  /** The distance the search sorts by (Annoy's internal distance). */
+  /** The search's distance (Annoy's internal distance; fast rounding). */
   distance(a: Records, ai: number, b: Records, bi: number): number;
+  /** The same distance, rounded exactly like Annoy (get_distance, the builder, returned distances). */
+  exactDistance(a: Records, ai: number, b: Records, bi: number): number;
   /** The distance callers see (get_distance, include_distances). */
   normalizedDistance(d: number): number;
-  /** How far the query lies on the positive side of a split record's plane. */
+  /** How far the query lies on the positive side of a split record's plane (search; fast rounding). */
   margin(node: Records, ni: number, query: Records, qi: number): number;
   /** The queue priority of a split's child, given the parent's priority and the query's margin. */
   pqDistance(parent: number, margin: number, child: number): number;
 
-  /** Computes a split plane for the items ids[lo..hi) into record `oi` of `out`. */
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void;
+  /** Computes a split plane for the items ids[lo..hi) into record `oi` of `out`, using two scratch records. */
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void;
   /** Which side (0 or 1) of the plane in `plane[pi]` item `item` falls on. */
   side(plane: Records, pi: number, store: Records, item: number, rng: Kiss64): number;
   /** Zeroes the plane's vector (the build's last resort when no plane splits the items). */

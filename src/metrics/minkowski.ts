@@ -1,4 +1,3 @@
-import { manhattan, squaredEuclidean } from '../kernels/scalar.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
@@ -26,6 +25,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
   }
 
   abstract distance(a: Records, ai: number, b: Records, bi: number): number;
+  abstract exactDistance(a: Records, ai: number, b: Records, bi: number): number;
   abstract normalizedDistance(d: number): number;
 
   initRecord(): void {}
@@ -33,19 +33,22 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
   normalizeCentroid(): void {}
 
   margin(node: Records, ni: number, query: Records, qi: number): number {
-    return fround(node.f32[ni * node.recordWords + 1] + this.planeDot(node, ni, query, qi));
+    return fround(node.arena.f32[node.word(ni) + 1] + node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f));
   }
 
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number): void {
-    const centroids = this.centroids(this.recordBytes);
+  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
+    return fround(node.arena.f32[node.word(ni) + 1] + node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f));
+  }
+
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
     twoMeans(this, store, ids, lo, hi, rng, centroids);
     subtractCentroids(this, centroids, out, oi);
     normalizeVector(this, out, oi);
-    const c = centroids.f32, o = out.f32;
-    const pw = 4, qw = centroids.recordWords + 4, ow = oi * out.recordWords;
+    const c = centroids.arena.f32;
+    const pw = centroids.word(0) + 4, qw = centroids.word(1) + 4, ow = out.word(oi);
     let a = 0;
-    for (let z = 0; z < this.f; z++) a = fround(a + fround(fround(-o[ow + 4 + z] * fround(c[pw + z] + c[qw + z])) / 2));
-    o[ow + 1] = a;
+    for (let z = 0; z < this.f; z++) a = fround(a + fround(fround(-c[ow + 4 + z] * fround(c[pw + z] + c[qw + z])) / 2));
+    c[ow + 1] = a;
   }
 }
 
@@ -53,7 +56,11 @@ export class Euclidean extends Minkowski implements Metric {
   readonly name = 'euclidean' as const;
 
   distance(a: Records, ai: number, b: Records, bi: number): number {
-    return squaredEuclidean(a.f32, ai * a.recordWords + 4, b.f32, bi * b.recordWords + 4, this.f);
+    return a.arena.kernels.euclidean(this.vec(a, ai), this.vec(b, bi), this.f);
+  }
+
+  exactDistance(a: Records, ai: number, b: Records, bi: number): number {
+    return a.arena.kernels.euclideanExact(this.vec(a, ai), this.vec(b, bi), this.f);
   }
 
   normalizedDistance(d: number): number {
@@ -65,7 +72,11 @@ export class Manhattan extends Minkowski implements Metric {
   readonly name = 'manhattan' as const;
 
   distance(a: Records, ai: number, b: Records, bi: number): number {
-    return manhattan(a.f32, ai * a.recordWords + 4, b.f32, bi * b.recordWords + 4, this.f);
+    return a.arena.kernels.manhattan(this.vec(a, ai), this.vec(b, bi), this.f);
+  }
+
+  exactDistance(a: Records, ai: number, b: Records, bi: number): number {
+    return a.arena.kernels.manhattanExact(this.vec(a, ai), this.vec(b, bi), this.f);
   }
 
   normalizedDistance(d: number): number {

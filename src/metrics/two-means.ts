@@ -1,5 +1,4 @@
-import { dot } from '../kernels/scalar.ts';
-import { Records } from '../records.ts';
+import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import type { Metric } from './metric.ts';
 
@@ -27,6 +26,7 @@ export function twoMeans(
   const count = hi - lo;
   const f = metric.vectorWords;
   const vw = metric.vectorWord;
+  const kernels = store.arena.kernels;
   const i = rng.index(count);
   let j = rng.index(count - 1);
   if (j >= i) j++;
@@ -39,23 +39,23 @@ export function twoMeans(
   metric.initRecord(centroids, 0);
   metric.initRecord(centroids, 1);
 
-  const c = centroids.f32;
-  const pw = vw, qw = centroids.recordWords + vw;
+  const pw = centroids.word(0) + vw, qw = centroids.word(1) + vw;
   let ic = 1, jc = 1;
   for (let l = 0; l < ITERATIONS; l++) {
     const k = ids[lo + rng.index(count)];
-    const di = fround(ic * metric.distance(centroids, 0, store, k));
-    const dj = fround(jc * metric.distance(centroids, 1, store, k));
-    const x = store.f32;
-    const xw = k * store.recordWords + vw;
-    const norm = metric.cosine ? fround(Math.sqrt(dot(x, xw, x, xw, f))) : 1;
+    const di = fround(ic * metric.exactDistance(centroids, 0, store, k));
+    const dj = fround(jc * metric.exactDistance(centroids, 1, store, k));
+    const xp = store.ptr(k) + 4 * vw;
+    const norm = metric.cosine ? fround(Math.sqrt(kernels.dotExact(xp, xp, f))) : 1;
     if (!(norm > 0)) continue;
+    const c = store.arena.f32;
+    const xw = xp >>> 2;
     if (di < dj) {
-      for (let z = 0; z < f; z++) c[pw + z] = fround(fround(c[pw + z] * ic) + fround(x[xw + z] / norm)) / (ic + 1);
+      for (let z = 0; z < f; z++) c[pw + z] = fround(fround(c[pw + z] * ic) + fround(c[xw + z] / norm)) / (ic + 1);
       metric.initRecord(centroids, 0);
       ic++;
     } else if (dj < di) {
-      for (let z = 0; z < f; z++) c[qw + z] = fround(fround(c[qw + z] * jc) + fround(x[xw + z] / norm)) / (jc + 1);
+      for (let z = 0; z < f; z++) c[qw + z] = fround(fround(c[qw + z] * jc) + fround(c[xw + z] / norm)) / (jc + 1);
       metric.initRecord(centroids, 1);
       jc++;
     }
@@ -64,18 +64,20 @@ export function twoMeans(
 
 /** Writes p − q (the vectors of centroid records 0 and 1) into the plane of record `oi` of `out`. */
 export function subtractCentroids(metric: Metric, centroids: Records, out: Records, oi: number): void {
-  const c = centroids.f32, o = out.f32;
+  const c = centroids.arena.f32;
   const f = metric.vectorWords;
-  const pw = metric.vectorWord, qw = centroids.recordWords + metric.vectorWord;
-  const ow = oi * out.recordWords + metric.vectorWord;
-  for (let z = 0; z < f; z++) o[ow + z] = c[pw + z] - c[qw + z];
+  const pw = centroids.word(0) + metric.vectorWord, qw = centroids.word(1) + metric.vectorWord;
+  const ow = out.word(oi) + metric.vectorWord;
+  for (let z = 0; z < f; z++) c[ow + z] = c[pw + z] - c[qw + z];
 }
 
 /** Scales the vector of record `i` to unit length (Annoy's Base::normalize), if it is not zero. */
 export function normalizeVector(metric: Metric, store: Records, i: number): void {
-  const v = store.f32;
-  const w = i * store.recordWords + metric.vectorWord;
+  const p = store.ptr(i) + 4 * metric.vectorWord;
   const f = metric.vectorWords;
-  const norm = fround(Math.sqrt(dot(v, w, v, w, f)));
-  if (norm > 0) for (let z = 0; z < f; z++) v[w + z] = v[w + z] / norm;
+  const norm = fround(Math.sqrt(store.arena.kernels.dotExact(p, p, f)));
+  if (norm > 0) {
+    const v = store.arena.f32, w = p >>> 2;
+    for (let z = 0; z < f; z++) v[w + z] = v[w + z] / norm;
+  }
 }

@@ -127,18 +127,14 @@ export class TopK {
     ids[i] = id;
   }
 
-  /** Empties the heap into ascending order (best first). */
-  drain(outIds: number[], outDist: number[] | null, normalize: (d: number) => number): void {
+  /** Empties the heap, returning the kept ids best first. */
+  drain(): number[] {
     const n = this.size;
-    const order = new Array<number>(n);
-    for (let i = 0; i < n; i++) order[i] = i;
     const dist = this.dist, ids = this.ids;
-    order.sort((a, b) => (dist[a] < dist[b] ? -1 : dist[a] > dist[b] ? 1 : ids[a] - ids[b]));
-    for (let i = 0; i < n; i++) {
-      outIds.push(ids[order[i]]);
-      if (outDist) outDist.push(normalize(dist[order[i]]));
-    }
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => (worse(dist[a], ids[a], dist[b], ids[b]) ? 1 : -1));
     this.size = 0;
+    return order.map((i) => ids[i]);
   }
 }
 

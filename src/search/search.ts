@@ -1,5 +1,5 @@
 import type { Metric } from '../metrics/metric.ts';
-import { Records } from '../records.ts';
+import type { Records } from '../records.ts';
 import { NodeQueue, TopK } from './heap.ts';
 
 export interface SearchResult {
@@ -26,8 +26,9 @@ export class Searcher {
     private readonly metric: Metric,
     private readonly roots: readonly number[],
     private readonly nItems: number,
+    query: Records,
   ) {
-    this.query = new Records(metric.recordBytes, 1);
+    this.query = query;
     this.seen = new Uint32Array(nItems);
   }
 
@@ -35,7 +36,7 @@ export class Searcher {
   search(n: number, searchK: number, withDistances: boolean): SearchResult {
     const { store, metric, queue, top, seen, nItems } = this;
     const limit = searchK === -1 ? n * this.roots.length : searchK;
-    const i32 = store.i32, rw = store.recordWords, cw = metric.childrenWord, K = metric.leafCapacity;
+    const i32 = store.arena.i32, rw = store.recordWords, base0 = store.base, cw = metric.childrenWord, K = metric.leafCapacity;
     const query = this.query;
 
     if (++this.stamp === 0xffffffff) {
@@ -52,14 +53,14 @@ export class Searcher {
       if (seen[item] === stamp) return;
       seen[item] = stamp;
       // Holes (n_descendants 0) can reach here through a root leaf's zero padding: skip them.
-      if (i32[item * rw] !== 1) return;
+      if (i32[base0 + item * rw] !== 1) return;
       top.offer(metric.distance(query, 0, store, item), item);
     };
 
     while (collected < limit && queue.size > 0) {
       const d = queue.topPriority();
       const node = queue.pop();
-      const base = node * rw;
+      const base = base0 + node * rw;
       const nd = i32[base];
       if (nd === 1 && node < nItems) {
         consider(node);
@@ -74,9 +75,13 @@ export class Searcher {
       }
     }
 
-    const ids: number[] = [];
-    const distances: number[] = [];
-    top.drain(ids, withDistances ? distances : null, (d) => metric.normalizedDistance(d));
-    return { ids, distances };
+    // Rank the n best again by the distance rounded exactly as Annoy (and getDistance) round it:
+    // the fast kernels that chose them differ by a few ulps, which must not leave reported
+    // distances out of order.
+    const ids = top.drain();
+    const exact = ids.map((id) => metric.exactDistance(query, 0, store, id));
+    const order = ids.map((_, r) => r).sort((a, b) => exact[a] - exact[b] || ids[a] - ids[b]);
+    const distances = withDistances ? order.map((r) => metric.normalizedDistance(exact[r])) : [];
+    return { ids: order.map((r) => ids[r]), distances };
   }
 }

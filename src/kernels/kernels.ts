@@ -1,0 +1,139 @@
+import { dot, hamming, manhattan, squaredEuclidean } from './scalar.ts';
+import { KERNELS_WASM_BASE64 } from './wasm-binary.ts';
+
+/**
+ * Distance kernels over an arena's memory. Pointers are byte offsets into it; `n` counts float32
+ * components (hamming: 64-bit words). The `*Exact` kernels round like Annoy's scalar C++ build,
+ * bit for bit; the others may round differently (SIMD lanes), by a few ulps.
+ */
+export interface Kernels {
+  readonly kind: 'wasm-simd' | 'js';
+  dotExact(a: number, b: number, n: number): number;
+  euclideanExact(a: number, b: number, n: number): number;
+  manhattanExact(a: number, b: number, n: number): number;
+  dot(a: number, b: number, n: number): number;
+  euclidean(a: number, b: number, n: number): number;
+  manhattan(a: number, b: number, n: number): number;
+  hamming(a: number, b: number, words64: number): number;
+}
+
+/** The views the JavaScript kernels read through; refreshed by the arena when its memory grows. */
+export interface KernelViews {
+  f32: Float32Array;
+  u32: Uint32Array;
+}
+
+/** The portable fallback: float32-exact everywhere, so both paths can be tested against each other. */
+export function jsKernels(views: KernelViews): Kernels {
+  const exactDot = (a: number, b: number, n: number) => dot(views.f32, a >>> 2, views.f32, b >>> 2, n);
+  const exactL2 = (a: number, b: number, n: number) => squaredEuclidean(views.f32, a >>> 2, views.f32, b >>> 2, n);
+  const exactL1 = (a: number, b: number, n: number) => manhattan(views.f32, a >>> 2, views.f32, b >>> 2, n);
+  return {
+    kind: 'js',
+    dotExact: exactDot,
+    euclideanExact: exactL2,
+    manhattanExact: exactL1,
+    dot: exactDot,
+    euclidean: exactL2,
+    manhattan: exactL1,
+    hamming: (a, b, words) => hamming(views.u32, a >>> 2, views.u32, b >>> 2, 2 * words),
+  };
+}
+
+interface KernelExports {
+  dotExact(a: number, b: number, n: number): number;
+  euclideanExact(a: number, b: number, n: number): number;
+  manhattanExact(a: number, b: number, n: number): number;
+  dot(a: number, b: number, n: number): number;
+  euclidean(a: number, b: number, n: number): number;
+  manhattan(a: number, b: number, n: number): number;
+  hamming(a: number, b: number, n: number): number;
+}
+
+/** The parts of the WebAssembly API used here (typed locally so no DOM typings leak into ours). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+}
+const WASM = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** A WebAssembly memory of `pages` 64 KiB pages that can grow to 4 GiB, or null without WebAssembly. */
+export function newWasmMemory(pages: number): WasmMemory | null {
+  return WASM ? new WASM.Memory({ initial: pages, maximum: 65536 }) : null;
+}
+
+let compiled: object | null | undefined;
+
+/** The compiled kernel module, or null where WebAssembly (with SIMD) is unavailable. */
+function kernelModule(): object | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    const binary = decodeBase64(KERNELS_WASM_BASE64);
+    compiled = WASM && WASM.validate(binary) ? new WASM.Module(binary) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** Where the kernels come from. 'auto' uses WebAssembly SIMD when the runtime has it. */
+export type KernelChoice = 'auto' | 'wasm' | 'js';
+let choice: KernelChoice = 'auto';
+
+/**
+ * Chooses the kernels for indexes created afterwards (tests compare both paths; 'js' also serves
+ * environments that forbid WebAssembly). Throws when 'wasm' is asked for but unavailable.
+ */
+export function setKernels(which: KernelChoice): void {
+  if (which === 'wasm' && !kernelModule()) throw new Error('WebAssembly SIMD is not available in this runtime');
+  choice = which;
+}
+
+export function wasmKernelsAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
+/** WebAssembly kernels bound to `memory`, or null when the JavaScript kernels should be used. */
+export function wasmKernels(memory: WasmMemory): Kernels | null {
+  const module = choice === 'js' ? null : kernelModule();
+  if (!module || !WASM) return null;
+  const k = new WASM.Instance(module, { env: { memory } }).exports as KernelExports;
+  return {
+    kind: 'wasm-simd',
+    dotExact: k.dotExact,
+    euclideanExact: k.euclideanExact,
+    manhattanExact: k.manhattanExact,
+    dot: k.dot,
+    euclidean: k.euclidean,
+    manhattan: k.manhattan,
+    hamming: k.hamming,
+  };
+}
+
+export function useWasm(): boolean {
+  return choice !== 'js' && kernelModule() !== null;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Base64 to bytes without relying on atob or Buffer (not every runtime has both). */
+function decodeBase64(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0, value = 0, o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | BASE64.indexOf(clean[i]);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >>> bits) & 0xff;
+    }
+  }
+  return out;
+}

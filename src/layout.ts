@@ -1,0 +1,24 @@
+import { Arena, Records } from './records.ts';
+
+/**
+ * Everything one index keeps in its arena: scratch records for the query and the builder, then
+ * the record store (the Annoy file's bytes), last so it can grow in place.
+ */
+export interface IndexMemory {
+  readonly arena: Arena;
+  /** The query vector, prepared as a record (angular norm, dot's zero extra component, packed bits…). */
+  readonly query: Records;
+  /** Two-means centroids (2 records) and the split plane being computed (1 record). */
+  readonly centroids: Records;
+  readonly plane: Records;
+  readonly store: Records;
+}
+
+export function createIndexMemory(recordBytes: number, storeRecords: number): IndexMemory {
+  const arena = new Arena(4 * recordBytes + storeRecords * recordBytes + 64);
+  const query = new Records(arena, recordBytes, 1);
+  const centroids = new Records(arena, recordBytes, 2);
+  const plane = new Records(arena, recordBytes, 1);
+  const store = new Records(arena, recordBytes, storeRecords, true);
+  return { arena, query, centroids, plane, store };
+}
