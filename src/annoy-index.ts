@@ -268,8 +268,8 @@ export class AnnoyIndex {
 
   private ready(call: string): Searcher {
     if (this.state === 'adding') throw new AnnoyStateError(`${call}: the index has not been built: call build() or load() first`);
-    const { store, query } = this.memory!;
-    return (this.searcher ??= new Searcher(store, this.policy, this.roots, this.nItems, query));
+    const { store, query, batch } = this.memory!;
+    return (this.searcher ??= new Searcher(store, this.policy, this.roots, this.nItems, query, batch));
   }
 
   private checkExistingId(i: number): void {

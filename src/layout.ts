@@ -11,14 +11,27 @@ export interface IndexMemory {
   /** Two-means centroids (2 records) and the split plane being computed (1 record). */
   readonly centroids: Records;
   readonly plane: Records;
+  /** Room for batched kernel calls: record ids in, float32 results out. */
+  readonly batch: Batch;
   readonly store: Records;
 }
 
+/** A window in the arena for one batched kernel call of up to `capacity` records. */
+export interface Batch {
+  readonly capacity: number;
+  /** Byte offsets of the int32 ids and the float32 results. */
+  readonly idsPtr: number;
+  readonly outPtr: number;
+}
+
+const BATCH = 4096;
+
 export function createIndexMemory(recordBytes: number, storeRecords: number): IndexMemory {
-  const arena = new Arena(4 * recordBytes + storeRecords * recordBytes + 64);
+  const arena = new Arena(4 * recordBytes + 8 * BATCH + storeRecords * recordBytes + 64);
   const query = new Records(arena, recordBytes, 1);
   const centroids = new Records(arena, recordBytes, 2);
   const plane = new Records(arena, recordBytes, 1);
+  const batch = { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) };
   const store = new Records(arena, recordBytes, storeRecords, true);
-  return { arena, query, centroids, plane, store };
+  return { arena, query, centroids, plane, batch, store };
 }

@@ -1,5 +1,6 @@
 import type { Metric } from '../metrics/metric.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 
 export interface BuildProgress {
@@ -42,6 +43,7 @@ export function buildForest(
 export interface BuildScratch {
   readonly centroids: Records;
   readonly plane: Records;
+  readonly batch: Batch;
 }
 
 class TreeBuilder {
@@ -149,15 +151,8 @@ class TreeBuilder {
 
   /** Records each item's side of the plane in `sides`; returns how many went to side 0. */
   private assignSides(lo: number, hi: number): number {
-    const { ids, sides, metric, store, rng } = this;
-    const plane = this.scratch.plane;
-    let left = 0;
-    for (let i = lo; i < hi; i++) {
-      const s = metric.side(plane, 0, store, ids[i], rng);
-      sides[i] = s;
-      if (s === 0) left++;
-    }
-    return left;
+    const { scratch } = this;
+    return this.metric.assignSides(scratch.plane, this.store, this.ids, lo, hi, this.sides, this.rng, scratch.batch);
   }
 
   /** Stable partition of ids[lo..hi) by side: side 0 first, each side keeping its order. */

@@ -15,7 +15,17 @@ export interface Kernels {
   euclidean(a: number, b: number, n: number): number;
   manhattan(a: number, b: number, n: number): number;
   hamming(a: number, b: number, words64: number): number;
+  /** out[j] = dotExact(a, vector of record ids[j]); records at base + id·stride, vectors `off` bytes in. */
+  dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
+  /** Two-means centroid update p = (p·c + x/norm) / (c + 1), element-wise in float32. */
+  centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
+  /** out[j] = the search distance from the query vector at q to record ids[j]; kind: see DistanceKind. */
+  distancesMany(kind: DistanceKind, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
 }
+
+/** Which distance distancesMany computes (the metric chooses; angular reads stored norms 8 bytes before each vector). */
+export const DistanceKind = { Angular: 0, Euclidean: 1, Manhattan: 2, Dot: 3, Hamming: 4 } as const;
+export type DistanceKind = (typeof DistanceKind)[keyof typeof DistanceKind];
 
 /** The views the JavaScript kernels read through; refreshed by the arena when its memory grows. */
 export interface KernelViews {
@@ -28,6 +38,12 @@ export function jsKernels(views: KernelViews): Kernels {
   const exactDot = (a: number, b: number, n: number) => dot(views.f32, a >>> 2, views.f32, b >>> 2, n);
   const exactL2 = (a: number, b: number, n: number) => squaredEuclidean(views.f32, a >>> 2, views.f32, b >>> 2, n);
   const exactL1 = (a: number, b: number, n: number) => manhattan(views.f32, a >>> 2, views.f32, b >>> 2, n);
+  const popcount = (a: number, b: number, words: number) => hamming(views.u32, a >>> 2, views.u32, b >>> 2, 2 * words);
+  const fround = Math.fround;
+  const each = (base: number, stride: number, off: number, ids: number, count: number, out: number, fn: (x: number) => number) => {
+    const i32 = new Int32Array(views.f32.buffer), f32 = views.f32;
+    for (let j = 0; j < count; j++) f32[(out >>> 2) + j] = fn(base + i32[(ids >>> 2) + j] * stride + off);
+  };
   return {
     kind: 'js',
     dotExact: exactDot,
@@ -36,11 +52,34 @@ export function jsKernels(views: KernelViews): Kernels {
     dot: exactDot,
     euclidean: exactL2,
     manhattan: exactL1,
-    hamming: (a, b, words) => hamming(views.u32, a >>> 2, views.u32, b >>> 2, 2 * words),
+    hamming: popcount,
+    dotExactMany: (a, base, stride, off, ids, count, out, n) => each(base, stride, off, ids, count, out, (x) => exactDot(a, x, n)),
+    centroidUpdate: (p, x, n, c, norm) => {
+      const f32 = views.f32, pw = p >>> 2, xw = x >>> 2;
+      for (let z = 0; z < n; z++) f32[pw + z] = fround(fround(f32[pw + z] * c) + fround(f32[xw + z] / norm)) / (c + 1);
+    },
+    distancesMany: (kind, q, base, stride, off, ids, count, out, n) => {
+      const f32 = views.f32;
+      each(base, stride, off, ids, count, out, (x) => {
+        switch (kind) {
+          case DistanceKind.Angular: {
+            const pp = f32[(x >>> 2) - 2] || exactDot(x, x, n), ppqq = fround(pp * f32[(q >>> 2) - 2]);
+            return ppqq > 0 ? 2 - (2 * exactDot(q, x, n)) / fround(Math.sqrt(ppqq)) : 2;
+          }
+          case DistanceKind.Euclidean: return exactL2(q, x, n);
+          case DistanceKind.Manhattan: return exactL1(q, x, n);
+          case DistanceKind.Dot: return -exactDot(q, x, n);
+          default: return popcount(q, x, n);
+        }
+      });
+    },
   };
 }
 
 interface KernelExports {
+  dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
+  centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
+  distancesMany(kind: number, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
   dotExact(a: number, b: number, n: number): number;
   euclideanExact(a: number, b: number, n: number): number;
   manhattanExact(a: number, b: number, n: number): number;
@@ -113,6 +152,9 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
     euclidean: k.euclidean,
     manhattan: k.manhattan,
     hamming: k.hamming,
+    dotExactMany: k.dotExactMany,
+    centroidUpdate: k.centroidUpdate,
+    distancesMany: k.distancesMany,
   };
 }
 

@@ -1,3 +1,4 @@
+import { DistanceKind } from '../kernels/kernels.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
@@ -17,6 +18,7 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly leafCapacity: number;
   readonly vectorWord = 3;
   readonly cosine = true;
+  protected readonly distanceKind = DistanceKind.Angular;
 
   constructor(f: number) {
     super(f);
@@ -26,11 +28,6 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   initRecord(store: Records, id: number): void {
     const p = this.vec(store, id);
     store.arena.f32[store.word(id) + 1] = store.arena.kernels.dotExact(p, p, this.f);
-  }
-
-  distance(a: Records, ai: number, b: Records, bi: number): number {
-    const pa = this.vec(a, ai), pb = this.vec(b, bi);
-    return this.combine(a, ai, b, bi, a.arena.kernels.dot(pa, pb, this.f));
   }
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
@@ -53,12 +50,8 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
     return fround(Math.sqrt(d > 0 ? d : 0));
   }
 
-  margin(node: Records, ni: number, query: Records, qi: number): number {
-    return node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f);
-  }
-
-  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
-    return node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f);
+  protected marginFromDot(_node: Records, _ni: number, d: number): number {
+    return d;
   }
 
   normalizeCentroid(c: Records, ci: number): void {

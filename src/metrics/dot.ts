@@ -1,3 +1,4 @@
+import { DistanceKind } from '../kernels/kernels.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
@@ -21,6 +22,7 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly leafCapacity: number;
   readonly vectorWord = 4;
   readonly cosine = true;
+  protected readonly distanceKind = DistanceKind.Dot;
 
   constructor(f: number) {
     super(f);
@@ -48,10 +50,6 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
     }
   }
 
-  distance(a: Records, ai: number, b: Records, bi: number): number {
-    return -a.arena.kernels.dot(this.vec(a, ai), this.vec(b, bi), this.f);
-  }
-
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return -a.arena.kernels.dotExact(this.vec(a, ai), this.vec(b, bi), this.f);
   }
@@ -61,14 +59,9 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   }
 
   /** Annoy 1.17.x adds the node's own dot_factor squared (not times the query's zero extra component). */
-  margin(node: Records, ni: number, query: Records, qi: number): number {
+  protected marginFromDot(node: Records, ni: number, d: number): number {
     const df = node.arena.f32[node.word(ni) + DOT_FACTOR];
-    return fround(node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f) + fround(df * df));
-  }
-
-  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
-    const df = node.arena.f32[node.word(ni) + DOT_FACTOR];
-    return fround(node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f) + fround(df * df));
+    return fround(d + fround(df * df));
   }
 
   /** Unit length over the f components and dot_factor together; the square and the sum in double, as in 1.17.x. */

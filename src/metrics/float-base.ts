@@ -1,3 +1,5 @@
+import type { DistanceKind } from '../kernels/kernels.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import type { MetricName } from './metric.ts';
@@ -18,9 +20,27 @@ export abstract class FloatMetric {
     this.vectorWords = f;
   }
 
-  /** The build's margin (exact rounding); the search's `margin` may round differently. */
-  abstract exactMargin(node: Records, ni: number, query: Records, qi: number): number;
+  /** Which batched distance the kernels compute for this metric. */
+  protected abstract readonly distanceKind: DistanceKind;
+  /** The margin of a point whose dot product with the plane's vector is `d` (adds the plane's offset, if any). */
+  protected abstract marginFromDot(node: Records, ni: number, d: number): number;
   abstract initRecord(store: Records, id: number): void;
+
+  margin(node: Records, ni: number, query: Records, qi: number): number {
+    return this.marginFromDot(node, ni, node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f));
+  }
+
+  /** The build's margin, rounded exactly like Annoy; the search's `margin` may differ by a few ulps. */
+  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
+    return this.marginFromDot(node, ni, node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f));
+  }
+
+  distances(query: Records, store: Records, batch: Batch, count: number): void {
+    store.arena.kernels.distancesMany(
+      this.distanceKind, this.vec(query, 0), store.byteOffset, store.recordBytes, 4 * this.vectorWord,
+      batch.idsPtr, count, batch.outPtr, this.f,
+    );
+  }
 
   writeItem(store: Records, id: number, vector: ArrayLike<number>): void {
     store.zeroRecord(id);
@@ -42,10 +62,23 @@ export abstract class FloatMetric {
     return m < parent ? m : parent;
   }
 
-  side(plane: Records, pi: number, store: Records, item: number, rng: Kiss64): number {
-    const m = this.exactMargin(plane, pi, store, item);
-    if (m !== 0) return m > 0 ? 1 : 0;
-    return rng.flip();
+  assignSides(plane: Records, store: Records, ids: Int32Array, lo: number, hi: number, sides: Uint8Array, rng: Kiss64, batch: Batch): number {
+    const arena = store.arena;
+    const planeVector = this.vec(plane, 0);
+    let left = 0;
+    for (let start = lo; start < hi; start += batch.capacity) {
+      const count = Math.min(batch.capacity, hi - start);
+      arena.i32.set(ids.subarray(start, start + count), batch.idsPtr >>> 2);
+      arena.kernels.dotExactMany(planeVector, store.byteOffset, store.recordBytes, 4 * this.vectorWord, batch.idsPtr, count, batch.outPtr, this.f);
+      const out = arena.f32, ow = batch.outPtr >>> 2;
+      for (let j = 0; j < count; j++) {
+        const m = this.marginFromDot(plane, 0, out[ow + j]);
+        const side = m !== 0 ? (m > 0 ? 1 : 0) : rng.flip();
+        sides[start + j] = side;
+        if (side === 0) left++;
+      }
+    }
+    return left;
   }
 
   clearPlane(out: Records, oi: number): void {

@@ -1,3 +1,5 @@
+import { DistanceKind } from '../kernels/kernels.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { layout, type Metric } from './metric.ts';
@@ -51,12 +53,14 @@ export class Hamming implements Metric {
 
   prepareBuild(): void {}
 
-  distance(a: Records, ai: number, b: Records, bi: number): number {
-    return a.arena.kernels.hamming(a.ptr(ai) + 16, b.ptr(bi) + 16, this.words64);
+  distances(query: Records, store: Records, batch: Batch, count: number): void {
+    store.arena.kernels.distancesMany(
+      DistanceKind.Hamming, query.ptr(0) + 16, store.byteOffset, store.recordBytes, 16, batch.idsPtr, count, batch.outPtr, this.words64,
+    );
   }
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
-    return this.distance(a, ai, b, bi);
+    return a.arena.kernels.hamming(a.ptr(ai) + 16, b.ptr(bi) + 16, this.words64);
   }
 
   normalizedDistance(d: number): number {
@@ -99,8 +103,15 @@ export class Hamming implements Metric {
     }
   }
 
-  side(plane: Records, pi: number, store: Records, item: number): number {
-    return this.bit(plane.arena.u32[plane.word(pi) + 4], store, item);
+  assignSides(plane: Records, store: Records, ids: Int32Array, lo: number, hi: number, sides: Uint8Array): number {
+    const b = plane.arena.u32[plane.word(0) + 4];
+    let left = 0;
+    for (let i = lo; i < hi; i++) {
+      const side = this.bit(b, store, ids[i]);
+      sides[i] = side;
+      if (side === 0) left++;
+    }
+    return left;
   }
 
   clearPlane(out: Records, oi: number): void {

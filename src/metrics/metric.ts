@@ -1,3 +1,4 @@
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 
@@ -35,8 +36,8 @@ export interface Metric {
   /** Work done once over all item records before the trees are built (dot's extra component). */
   prepareBuild(store: Records, nItems: number): void;
 
-  /** The search's distance (Annoy's internal distance; fast rounding). */
-  distance(a: Records, ai: number, b: Records, bi: number): number;
+  /** The search's distances (Annoy's internal distance; fast rounding) from the query to the records batch.ids[0 … count). */
+  distances(query: Records, store: Records, batch: Batch, count: number): void;
   /** The same distance, rounded exactly like Annoy (get_distance, the builder, returned distances). */
   exactDistance(a: Records, ai: number, b: Records, bi: number): number;
   /** The distance callers see (get_distance, include_distances). */
@@ -48,8 +49,11 @@ export interface Metric {
 
   /** Computes a split plane for the items ids[lo..hi) into record `oi` of `out`, using two scratch records. */
   createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void;
-  /** Which side (0 or 1) of the plane in `plane[pi]` item `item` falls on. */
-  side(plane: Records, pi: number, store: Records, item: number, rng: Kiss64): number;
+  /**
+   * Puts each item of ids[lo..hi) on side 0 or 1 of the plane in record 0 of `plane` (sides[i]),
+   * breaking exact ties with rng.flip() in item order as Annoy does; returns how many went to side 0.
+   */
+  assignSides(plane: Records, store: Records, ids: Int32Array, lo: number, hi: number, sides: Uint8Array, rng: Kiss64, batch: Batch): number;
   /** Zeroes the plane's vector (the build's last resort when no plane splits the items). */
   clearPlane(out: Records, oi: number): void;
   /** For loading: a reason why split record `id` cannot be searched safely, or null. */

@@ -1,3 +1,4 @@
+import { DistanceKind } from '../kernels/kernels.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
@@ -24,7 +25,6 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
     ({ recordBytes: this.recordBytes, childrenWord: this.childrenWord, leafCapacity: this.leafCapacity } = layout(16 + 4 * f, 2));
   }
 
-  abstract distance(a: Records, ai: number, b: Records, bi: number): number;
   abstract exactDistance(a: Records, ai: number, b: Records, bi: number): number;
   abstract normalizedDistance(d: number): number;
 
@@ -32,12 +32,8 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 
   normalizeCentroid(): void {}
 
-  margin(node: Records, ni: number, query: Records, qi: number): number {
-    return fround(node.arena.f32[node.word(ni) + 1] + node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f));
-  }
-
-  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
-    return fround(node.arena.f32[node.word(ni) + 1] + node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f));
+  protected marginFromDot(node: Records, ni: number, d: number): number {
+    return fround(node.arena.f32[node.word(ni) + 1] + d);
   }
 
   createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
@@ -54,10 +50,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 
 export class Euclidean extends Minkowski implements Metric {
   readonly name = 'euclidean' as const;
-
-  distance(a: Records, ai: number, b: Records, bi: number): number {
-    return a.arena.kernels.euclidean(this.vec(a, ai), this.vec(b, bi), this.f);
-  }
+  protected readonly distanceKind = DistanceKind.Euclidean;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.euclideanExact(this.vec(a, ai), this.vec(b, bi), this.f);
@@ -70,10 +63,7 @@ export class Euclidean extends Minkowski implements Metric {
 
 export class Manhattan extends Minkowski implements Metric {
   readonly name = 'manhattan' as const;
-
-  distance(a: Records, ai: number, b: Records, bi: number): number {
-    return a.arena.kernels.manhattan(this.vec(a, ai), this.vec(b, bi), this.f);
-  }
+  protected readonly distanceKind = DistanceKind.Manhattan;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.manhattanExact(this.vec(a, ai), this.vec(b, bi), this.f);

@@ -39,7 +39,6 @@ export function twoMeans(
   metric.initRecord(centroids, 0);
   metric.initRecord(centroids, 1);
 
-  const pw = centroids.word(0) + vw, qw = centroids.word(1) + vw;
   let ic = 1, jc = 1;
   for (let l = 0; l < ITERATIONS; l++) {
     const k = ids[lo + rng.index(count)];
@@ -48,14 +47,12 @@ export function twoMeans(
     const xp = store.ptr(k) + 4 * vw;
     const norm = metric.cosine ? fround(Math.sqrt(kernels.dotExact(xp, xp, f))) : 1;
     if (!(norm > 0)) continue;
-    const c = store.arena.f32;
-    const xw = xp >>> 2;
     if (di < dj) {
-      for (let z = 0; z < f; z++) c[pw + z] = fround(fround(c[pw + z] * ic) + fround(c[xw + z] / norm)) / (ic + 1);
+      kernels.centroidUpdate(centroids.ptr(0) + 4 * vw, xp, f, ic, norm);
       metric.initRecord(centroids, 0);
       ic++;
     } else if (dj < di) {
-      for (let z = 0; z < f; z++) c[qw + z] = fround(fround(c[qw + z] * jc) + fround(c[xw + z] / norm)) / (jc + 1);
+      kernels.centroidUpdate(centroids.ptr(1) + 4 * vw, xp, f, jc, norm);
       metric.initRecord(centroids, 1);
       jc++;
     }

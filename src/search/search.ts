@@ -1,4 +1,5 @@
 import type { Metric } from '../metrics/metric.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import { NodeQueue, TopK } from './heap.ts';
 
@@ -19,6 +20,8 @@ export class Searcher {
   private readonly queue = new NodeQueue(256);
   private readonly top = new TopK(64);
   private readonly seen: Uint32Array;
+  /** Distinct candidates of the current query, in the order found. */
+  private candidates = new Int32Array(1024);
   private stamp = 0;
 
   constructor(
@@ -27,6 +30,7 @@ export class Searcher {
     private readonly roots: readonly number[],
     private readonly nItems: number,
     query: Records,
+    private readonly batch: Batch,
   ) {
     this.query = query;
     this.seen = new Uint32Array(nItems);
@@ -49,12 +53,19 @@ export class Searcher {
     for (const root of this.roots) queue.push(metric.pqInitial, root);
 
     let collected = 0;
+    let nCandidates = 0;
+    let candidates = this.candidates;
     const consider = (item: number): void => {
       if (seen[item] === stamp) return;
       seen[item] = stamp;
       // Holes (n_descendants 0) can reach here through a root leaf's zero padding: skip them.
       if (i32[base0 + item * rw] !== 1) return;
-      top.offer(metric.distance(query, 0, store, item), item);
+      if (nCandidates === candidates.length) {
+        const grown = new Int32Array(Math.min(2 * candidates.length, nItems));
+        grown.set(candidates);
+        candidates = this.candidates = grown;
+      }
+      candidates[nCandidates++] = item;
     };
 
     while (collected < limit && queue.size > 0) {
@@ -73,6 +84,17 @@ export class Searcher {
         queue.push(metric.pqDistance(d, m, 1), i32[base + cw + 1]);
         queue.push(metric.pqDistance(d, m, 0), i32[base + cw]);
       }
+    }
+
+    // Distances in batches: one call into the kernels per batch rather than per candidate.
+    const { batch } = this;
+    const arena = store.arena;
+    for (let start = 0; start < nCandidates; start += batch.capacity) {
+      const count = Math.min(batch.capacity, nCandidates - start);
+      arena.i32.set(candidates.subarray(start, start + count), batch.idsPtr >>> 2);
+      metric.distances(query, store, batch, count);
+      const out = arena.f32, ow = batch.outPtr >>> 2;
+      for (let j = 0; j < count; j++) top.offer(out[ow + j], candidates[start + j]);
     }
 
     // Rank the n best again by the distance rounded exactly as Annoy (and getDistance) round it:

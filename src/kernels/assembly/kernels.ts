@@ -115,3 +115,72 @@ export function hamming(a: usize, b: usize, n: i32): u32 {
   }
   return <u32>s;
 }
+
+// ---------------------------------------------------------------- batches
+//
+// One call for many records saves a JS→WebAssembly crossing per record. Records are found at
+// base + ids[j] * stride (+ `off` bytes to the vector); results go to out[j] (float32).
+
+/** out[j] = exact dot(a, record j's vector): four independent scalar chains at a time, each summed in order. */
+export function dotExactMany(a: usize, base: usize, stride: i32, off: i32, ids: usize, count: i32, out: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const p = <usize>j << 2;
+    const x0 = base + <usize>(load<i32>(ids + p) * stride + off);
+    const x1 = base + <usize>(load<i32>(ids + p, 4) * stride + off);
+    const x2 = base + <usize>(load<i32>(ids + p, 8) * stride + off);
+    const x3 = base + <usize>(load<i32>(ids + p, 12) * stride + off);
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i << 2;
+      const v = load<f32>(a + o);
+      s0 += v * load<f32>(x0 + o);
+      s1 += v * load<f32>(x1 + o);
+      s2 += v * load<f32>(x2 + o);
+      s3 += v * load<f32>(x3 + o);
+    }
+    store<f32>(out + p, s0);
+    store<f32>(out + p, s1, 4);
+    store<f32>(out + p, s2, 8);
+    store<f32>(out + p, s3, 12);
+  }
+  for (; j < count; j++) {
+    const p = <usize>j << 2;
+    store<f32>(out + p, dotExact(a, base + <usize>(load<i32>(ids + p) * stride + off), n));
+  }
+}
+
+/** Annoy's two-means centroid update, element-wise (so SIMD lanes round exactly like scalar code): p = (p·c + x/norm) / (c + 1). */
+export function centroidUpdate(p: usize, x: usize, n: i32, c: f32, norm: f32): void {
+  const vc = f32x4.splat(c), vn = f32x4.splat(norm), vc1 = f32x4.splat(c + 1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(p + o, f32x4.div(f32x4.add(f32x4.mul(v128.load(p + o), vc), f32x4.div(v128.load(x + o), vn)), vc1));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(p + o, (load<f32>(p + o) * c + load<f32>(x + o) / norm) / (c + 1));
+  }
+}
+
+/** Search distances for candidate records: kind 0 angular, 1 euclidean, 2 manhattan, 3 dot, 4 hamming (n = 64-bit words). */
+export function distancesMany(kind: i32, q: usize, base: usize, stride: i32, off: i32, ids: usize, count: i32, out: usize, n: i32): void {
+  let qq: f32 = 0;
+  if (kind == 0) qq = load<f32>(q - 8); // the query record's stored squared norm sits 8 bytes before its vector
+  for (let j = 0; j < count; j++) {
+    const p = <usize>j << 2;
+    const x = base + <usize>(load<i32>(ids + p) * stride + off);
+    let d: f32;
+    if (kind == 0) {
+      let pp = load<f32>(x - 8);
+      if (pp == 0) pp = dotExact(x, x, n);
+      const ppqq = pp * qq;
+      d = ppqq > 0 ? <f32>(2.0 - 2.0 * <f64>dot(q, x, n) / <f64>Mathf.sqrt(ppqq)) : 2.0;
+    } else if (kind == 1) d = euclidean(q, x, n);
+    else if (kind == 2) d = manhattan(q, x, n);
+    else if (kind == 3) d = -dot(q, x, n);
+    else d = <f32>hamming(q, x, n);
+    store<f32>(out + p, d);
+  }
+}
