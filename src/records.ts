@@ -44,6 +44,14 @@ export class Arena {
     this.u8 = new Uint8Array(this.buffer);
   }
 
+  /** Picks up growth the WebAssembly code did itself (the search's queue grows the memory). */
+  refresh(): void {
+    if (this.memory && this.memory.buffer !== this.buffer) {
+      this.buffer = this.memory.buffer;
+      this.makeViews();
+    }
+  }
+
   /** Hands out `bytes` (rounded up to 8) at the top. */
   alloc(bytes: number): number {
     const at = this.top;

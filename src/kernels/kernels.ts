@@ -21,6 +21,20 @@ export interface Kernels {
   centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
   /** out[j] = the search distance from the query vector at q to record ids[j]; kind: see DistanceKind. */
   distancesMany(kind: DistanceKind, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
+  /**
+   * The whole query walk (WebAssembly only; null for the JavaScript kernels): see walk() in
+   * assembly/kernels.ts for the workspace. Returns the number of distinct candidates found.
+   */
+  readonly walk: ((kind: DistanceKind, w: WalkArgs) => number) | null;
+  /** Sets the walk's queue capacity (entries); the walk may double it by growing the memory. */
+  setQueueCapacity(entries: number): void;
+  queueCapacity(): number;
+}
+
+/** Byte offsets and sizes the walk works with (see walk() in assembly/kernels.ts). */
+export interface WalkArgs {
+  query: number; n: number; base: number; stride: number; nItems: number; leafCapacity: number;
+  roots: number; nRoots: number; limit: number; seen: number; stamp: number; candidates: number; distances: number; queue: number;
 }
 
 /** Which distance distancesMany computes (the metric chooses; angular reads stored norms 8 bytes before each vector). */
@@ -53,6 +67,9 @@ export function jsKernels(views: KernelViews): Kernels {
     euclidean: exactL2,
     manhattan: exactL1,
     hamming: popcount,
+    walk: null,
+    setQueueCapacity: () => {},
+    queueCapacity: () => 0,
     dotExactMany: (a, base, stride, off, ids, count, out, n) => each(base, stride, off, ids, count, out, (x) => exactDot(a, x, n)),
     centroidUpdate: (p, x, n, c, norm) => {
       const f32 = views.f32, pw = p >>> 2, xw = x >>> 2;
@@ -76,7 +93,17 @@ export function jsKernels(views: KernelViews): Kernels {
   };
 }
 
+type WalkExport = (q: number, n: number, base: number, stride: number, nItems: number, K: number, roots: number, nRoots: number,
+  limit: number, seen: number, stamp: number, cand: number, dist: number, queue: number) => number;
+
 interface KernelExports {
+  searchAngular: WalkExport;
+  searchEuclidean: WalkExport;
+  searchManhattan: WalkExport;
+  searchDot: WalkExport;
+  searchHamming: WalkExport;
+  setQueueCapacity(entries: number): void;
+  queueCapacity(): number;
   dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
   centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
   distancesMany(kind: number, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
@@ -143,6 +170,7 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
   const module = choice === 'js' ? null : kernelModule();
   if (!module || !WASM) return null;
   const k = new WASM.Instance(module, { env: { memory } }).exports as KernelExports;
+  const walks: WalkExport[] = [k.searchAngular, k.searchEuclidean, k.searchManhattan, k.searchDot, k.searchHamming];
   return {
     kind: 'wasm-simd',
     dotExact: k.dotExact,
@@ -155,6 +183,12 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
     dotExactMany: k.dotExactMany,
     centroidUpdate: k.centroidUpdate,
     distancesMany: k.distancesMany,
+    setQueueCapacity: k.setQueueCapacity,
+    queueCapacity: k.queueCapacity,
+    walk: (kind, w) => {
+      const fn = walks[kind];
+      return fn(w.query, w.n, w.base, w.stride, w.nItems, w.leafCapacity, w.roots, w.nRoots, w.limit, w.seen, w.stamp, w.candidates, w.distances, w.queue);
+    },
   };
 }
 

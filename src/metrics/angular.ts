@@ -18,7 +18,7 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly leafCapacity: number;
   readonly vectorWord = 3;
   readonly cosine = true;
-  protected readonly distanceKind = DistanceKind.Angular;
+  readonly distanceKind = DistanceKind.Angular;
 
   constructor(f: number) {
     super(f);

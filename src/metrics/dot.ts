@@ -22,7 +22,7 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly leafCapacity: number;
   readonly vectorWord = 4;
   readonly cosine = true;
-  protected readonly distanceKind = DistanceKind.Dot;
+  readonly distanceKind = DistanceKind.Dot;
 
   constructor(f: number) {
     super(f);

@@ -20,8 +20,10 @@ export abstract class FloatMetric {
     this.vectorWords = f;
   }
 
-  /** Which batched distance the kernels compute for this metric. */
-  protected abstract readonly distanceKind: DistanceKind;
+  abstract readonly distanceKind: DistanceKind;
+  get kernelLength(): number {
+    return this.f;
+  }
   /** The margin of a point whose dot product with the plane's vector is `d` (adds the plane's offset, if any). */
   protected abstract marginFromDot(node: Records, ni: number, d: number): number;
   abstract initRecord(store: Records, id: number): void;

@@ -23,6 +23,10 @@ export class Hamming implements Metric {
   readonly vectorWords: number;
   /** Priorities count down from here, one per bit the query disagrees with on the way down. */
   readonly pqInitial = Number.MAX_SAFE_INTEGER;
+  readonly distanceKind = DistanceKind.Hamming;
+  get kernelLength(): number {
+    return this.words64;
+  }
 
   constructor(f: number) {
     this.f = f;

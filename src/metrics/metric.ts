@@ -1,3 +1,4 @@
+import type { DistanceKind } from '../kernels/kernels.ts';
 import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
@@ -24,6 +25,9 @@ export interface Metric {
   /** Word offset and length of the stored vector (for hamming: the packed 64-bit words as 32-bit halves). */
   readonly vectorWord: number;
   readonly vectorWords: number;
+  /** Which distance (and margin) the kernels compute for this metric, and over how many units (floats; hamming: 64-bit words). */
+  readonly distanceKind: DistanceKind;
+  readonly kernelLength: number;
   /** The priority every root enters the search queue with. */
   readonly pqInitial: number;
 

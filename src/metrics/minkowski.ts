@@ -50,7 +50,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 
 export class Euclidean extends Minkowski implements Metric {
   readonly name = 'euclidean' as const;
-  protected readonly distanceKind = DistanceKind.Euclidean;
+  readonly distanceKind = DistanceKind.Euclidean;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.euclideanExact(this.vec(a, ai), this.vec(b, bi), this.f);
@@ -63,7 +63,7 @@ export class Euclidean extends Minkowski implements Metric {
 
 export class Manhattan extends Minkowski implements Metric {
   readonly name = 'manhattan' as const;
-  protected readonly distanceKind = DistanceKind.Manhattan;
+  readonly distanceKind = DistanceKind.Manhattan;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.manhattanExact(this.vec(a, ai), this.vec(b, bi), this.f);

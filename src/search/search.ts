@@ -23,6 +23,9 @@ export class Searcher {
   /** Distinct candidates of the current query, in the order found. */
   private candidates = new Int32Array(1024);
   private stamp = 0;
+  /** Where the WebAssembly walk keeps its state (null with the JavaScript kernels). */
+  private readonly workspace: { roots: number; seen: number; candidates: number; distances: number; queue: number } | null = null;
+  private queueCapacity = 4096;
 
   constructor(
     private readonly store: Records,
@@ -33,22 +36,75 @@ export class Searcher {
     private readonly batch: Batch,
   ) {
     this.query = query;
-    this.seen = new Uint32Array(nItems);
+    const arena = store.arena;
+    if (arena.kernels.walk) {
+      this.seen = new Uint32Array(0);
+      // Laid out at the arena's top; the queue last, so the walk can grow it at the end of memory.
+      const ws = {
+        roots: arena.alloc(4 * roots.length), seen: arena.alloc(4 * nItems), candidates: arena.alloc(4 * nItems),
+        distances: arena.alloc(4 * nItems), queue: arena.alloc(8 * this.queueCapacity),
+      };
+      arena.i32.set(roots, ws.roots >>> 2);
+      arena.u32.fill(0, ws.seen >>> 2, (ws.seen >>> 2) + nItems);
+      this.workspace = ws;
+    } else {
+      this.seen = new Uint32Array(nItems);
+    }
+  }
+
+  private nextStamp(): number {
+    if (++this.stamp === 0xffffffff) {
+      const ws = this.workspace;
+      if (ws) this.store.arena.u32.fill(0, ws.seen >>> 2, (ws.seen >>> 2) + this.nItems);
+      else this.seen.fill(0);
+      this.stamp = 1;
+    }
+    return this.stamp;
   }
 
   /** Searches with the vector already prepared in `this.query`. `searchK` = -1 means n × trees. */
   search(n: number, searchK: number, withDistances: boolean): SearchResult {
-    const { store, metric, queue, top, seen, nItems } = this;
+    const { store, metric, top, nItems } = this;
     const limit = searchK === -1 ? n * this.roots.length : searchK;
-    const i32 = store.arena.i32, rw = store.recordWords, base0 = store.base, cw = metric.childrenWord, K = metric.leafCapacity;
     const query = this.query;
 
-    if (++this.stamp === 0xffffffff) {
-      seen.fill(0);
-      this.stamp = 1;
-    }
-    const stamp = this.stamp;
+    const stamp = this.nextStamp();
     top.reset(Math.min(n, nItems));
+    if (this.workspace) this.walkInWasm(limit, stamp);
+    else this.walkInJs(limit, stamp);
+
+    // Rank the n best again by the distance rounded exactly as Annoy (and getDistance) round it:
+    // the fast kernels that chose them differ by a few ulps, which must not leave reported
+    // distances out of order.
+    const ids = top.drain();
+    const exact = ids.map((id) => metric.exactDistance(query, 0, store, id));
+    const order = ids.map((_, r) => r).sort((a, b) => exact[a] - exact[b] || ids[a] - ids[b]);
+    const distances = withDistances ? order.map((r) => metric.normalizedDistance(exact[r])) : [];
+    return { ids: order.map((r) => ids[r]), distances };
+  }
+
+  /** The walk in WebAssembly: one call, then the candidates' distances are offered to the top n. */
+  private walkInWasm(limit: number, stamp: number): void {
+    const { store, metric, top } = this;
+    const ws = this.workspace!;
+    const arena = store.arena, kernels = arena.kernels;
+    kernels.setQueueCapacity(this.queueCapacity);
+    const found = kernels.walk!(metric.distanceKind, {
+      query: this.query.ptr(0), n: metric.kernelLength, base: store.byteOffset, stride: store.recordBytes, nItems: this.nItems,
+      leafCapacity: metric.leafCapacity, roots: ws.roots, nRoots: this.roots.length, limit, seen: ws.seen, stamp,
+      candidates: ws.candidates, distances: ws.distances, queue: ws.queue,
+    });
+    this.queueCapacity = kernels.queueCapacity();
+    arena.refresh();
+    const ids = arena.i32, d = arena.f32, cw = ws.candidates >>> 2, dw = ws.distances >>> 2;
+    for (let j = 0; j < found; j++) top.offer(d[dw + j], ids[cw + j]);
+  }
+
+  /** The same walk in TypeScript (the fallback where WebAssembly is unavailable). */
+  private walkInJs(limit: number, stamp: number): void {
+    const { store, metric, queue, top, seen, nItems } = this;
+    const i32 = store.arena.i32, rw = store.recordWords, base0 = store.base, cw = metric.childrenWord, K = metric.leafCapacity;
+    const query = this.query;
     queue.clear();
     for (const root of this.roots) queue.push(metric.pqInitial, root);
 
@@ -97,13 +153,5 @@ export class Searcher {
       for (let j = 0; j < count; j++) top.offer(out[ow + j], candidates[start + j]);
     }
 
-    // Rank the n best again by the distance rounded exactly as Annoy (and getDistance) round it:
-    // the fast kernels that chose them differ by a few ulps, which must not leave reported
-    // distances out of order.
-    const ids = top.drain();
-    const exact = ids.map((id) => metric.exactDistance(query, 0, store, id));
-    const order = ids.map((_, r) => r).sort((a, b) => exact[a] - exact[b] || ids[a] - ids[b]);
-    const distances = withDistances ? order.map((r) => metric.normalizedDistance(exact[r])) : [];
-    return { ids: order.map((r) => ids[r]), distances };
   }
 }

@@ -184,3 +184,176 @@ export function distancesMany(kind: i32, q: usize, base: usize, stride: i32, off
     store<f32>(out + p, d);
   }
 }
+
+// ---------------------------------------------------------------- the search
+//
+// Annoy's query, whole, in one call: the best-first walk over all trees (a max-heap of
+// (priority, record) pairs, higher priority first, then the higher record id), the collection of
+// distinct leaf items until `limit` candidates (duplicates counted) are in hand, and the distance
+// of each distinct candidate. The metric enters as a constant `kind`: each exported entry point
+// inlines the walk for one metric, so the metric's margin, priority rule and distance are resolved
+// at compile time — Annoy's policy templates, in AssemblyScript.
+//
+// Workspace (byte offsets, prepared by the caller): roots[nRoots] i32; seen[nItems] u32 (an item
+// is seen when seen[i] == stamp); cand[nItems] i32 and dist[nItems] f32 receive the candidates;
+// the queue holds 8-byte entries (f32 priority, i32 record) and may grow the memory at its end.
+
+const ANGULAR = 0, EUCLIDEAN = 1, MANHATTAN = 2, DOT = 3, HAMMING = 4;
+
+let queueCap: i32 = 0;
+
+// @ts-ignore: decorator
+@inline function before(pa: f32, ia: i32, pb: f32, ib: i32): bool {
+  return pa > pb || (pa == pb && ia > ib);
+}
+
+// @ts-ignore: decorator
+@inline function qPush(queue: usize, size: i32, prio: f32, id: i32): void {
+  let i = size;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const pe = queue + (<usize>parent << 3);
+    const pp = load<f32>(pe), pi = load<i32>(pe, 4);
+    if (!before(prio, id, pp, pi)) break;
+    const e = queue + (<usize>i << 3);
+    store<f32>(e, pp);
+    store<i32>(e, pi, 4);
+    i = parent;
+  }
+  const e = queue + (<usize>i << 3);
+  store<f32>(e, prio);
+  store<i32>(e, id, 4);
+}
+
+// @ts-ignore: decorator
+@inline function qPopInto(queue: usize, n: i32): void {
+  // Moves the last entry (index n, already excluded from the heap) down from the root.
+  const last = queue + (<usize>n << 3);
+  const prio = load<f32>(last), id = load<i32>(last, 4);
+  let i = 0;
+  while (true) {
+    let c = 2 * i + 1;
+    if (c >= n) break;
+    let ce = queue + (<usize>c << 3);
+    if (c + 1 < n) {
+      const re = ce + 8;
+      if (before(load<f32>(re), load<i32>(re, 4), load<f32>(ce), load<i32>(ce, 4))) { c++; ce = re; }
+    }
+    const cp = load<f32>(ce), ci = load<i32>(ce, 4);
+    if (!before(cp, ci, prio, id)) break;
+    const e = queue + (<usize>i << 3);
+    store<f32>(e, cp);
+    store<i32>(e, ci, 4);
+    i = c;
+  }
+  const e = queue + (<usize>i << 3);
+  store<f32>(e, prio);
+  store<i32>(e, id, 4);
+}
+
+// @ts-ignore: decorator
+@inline function margin(kind: i32, node: usize, q: usize, n: i32): f32 {
+  if (kind == ANGULAR) return dot(node + 12, q + 12, n);
+  if (kind == EUCLIDEAN || kind == MANHATTAN) return load<f32>(node, 4) + dot(node + 16, q + 16, n);
+  if (kind == DOT) { const df = load<f32>(node, 12); return dot(node + 16, q + 16, n) + df * df; }
+  // hamming: the query's value of the bit the split tests, bit 63 − (b mod 64) of word ⌊b/64⌋
+  const b = load<u32>(node, 16);
+  return <f32>((load<u64>(q + 16 + (<usize>(b >> 6) << 3)) >> (63 - <u64>(b & 63))) & 1);
+}
+
+// @ts-ignore: decorator
+@inline function distance(kind: i32, q: usize, x: usize, n: i32): f32 {
+  if (kind == ANGULAR) {
+    let pp = load<f32>(x, 4);
+    if (pp == 0) pp = dotExact(x + 12, x + 12, n);
+    const ppqq = pp * load<f32>(q, 4);
+    return ppqq > 0 ? <f32>(2.0 - 2.0 * <f64>dot(q + 12, x + 12, n) / <f64>Mathf.sqrt(ppqq)) : 2.0;
+  }
+  if (kind == EUCLIDEAN) return euclidean(q + 16, x + 16, n);
+  if (kind == MANHATTAN) return manhattan(q + 16, x + 16, n);
+  if (kind == DOT) return -dot(q + 16, x + 16, n);
+  return <f32>hamming(q + 16, x + 16, n);
+}
+
+// @ts-ignore: decorator
+@inline function walk(
+  kind: i32, q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32,
+  roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize,
+): i32 {
+  const cw: usize = kind == EUCLIDEAN || kind == MANHATTAN ? 8 : 4;
+  const initial: f32 = kind == HAMMING ? 0 : Infinity;
+  let size = 0;
+  for (let r = 0; r < nRoots; r++) qPush(queue, size++, initial, load<i32>(roots + (<usize>r << 2)));
+  let collected: f64 = 0;
+  let found = 0;
+  while (collected < limit && size > 0) {
+    const d = load<f32>(queue), node = load<i32>(queue, 4);
+    size--;
+    if (size > 0) qPopInto(queue, size);
+    const rec = base + <usize>node * <usize>stride;
+    const nd = load<i32>(rec);
+    if (nd == 1 && node < nItems) {
+      const s = seen + (<usize>node << 2);
+      if (load<u32>(s) != stamp) {
+        store<u32>(s, stamp);
+        store<i32>(cand + (<usize>found << 2), node);
+        found++;
+      }
+      collected += 1;
+    } else if (nd <= K) {
+      for (let j = 0; j < nd; j++) {
+        const item = load<i32>(rec + cw + (<usize>j << 2));
+        const s = seen + (<usize>item << 2);
+        if (load<u32>(s) == stamp) continue;
+        store<u32>(s, stamp);
+        // Holes (n_descendants 0) reach here through a root leaf's zero padding: skip them.
+        if (load<i32>(base + <usize>item * <usize>stride) != 1) continue;
+        store<i32>(cand + (<usize>found << 2), item);
+        found++;
+      }
+      collected += <f64>nd;
+    } else {
+      if (size + 2 > queueCap) {
+        // The queue sits at the end of memory: grow the memory to double it.
+        const bytes = <i64>queue + (<i64>queueCap << 4);
+        const pages = <i32>((bytes + 65535) >> 16) - memory.size();
+        if (pages > 0 && memory.grow(pages) < 0) unreachable();
+        queueCap <<= 1;
+      }
+      const m = margin(kind, rec, q, n);
+      const c0 = load<i32>(rec + cw), c1 = load<i32>(rec + cw, 4);
+      if (kind == HAMMING) {
+        qPush(queue, size++, m == 1 ? d : d - 1, c1);
+        qPush(queue, size++, m == 0 ? d : d - 1, c0);
+      } else {
+        qPush(queue, size++, Mathf.min(d, m), c1);
+        qPush(queue, size++, Mathf.min(d, -m), c0);
+      }
+    }
+  }
+  for (let j = 0; j < found; j++) {
+    const item = load<i32>(cand + (<usize>j << 2));
+    store<f32>(dist + (<usize>j << 2), distance(kind, q, base + <usize>item * <usize>stride, n));
+  }
+  return found;
+}
+
+/** Sets the queue's capacity (entries) before a search; the search may double it, growing the memory. */
+export function setQueueCapacity(entries: i32): void { queueCap = entries; }
+export function queueCapacity(): i32 { return queueCap; }
+
+export function searchAngular(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
+  return walk(ANGULAR, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
+}
+export function searchEuclidean(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
+  return walk(EUCLIDEAN, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
+}
+export function searchManhattan(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
+  return walk(MANHATTAN, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
+}
+export function searchDot(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
+  return walk(DOT, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
+}
+export function searchHamming(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
+  return walk(HAMMING, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
+}
