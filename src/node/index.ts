@@ -1,3 +1,9 @@
-// The Node.js entry point: the portable API, with an AnnoyIndex that can save() and load() files.
+// The Node.js entry point: the portable API, with an AnnoyIndex that can save() and load() files,
+// write and read sidecars (open()), and infer f and metric of files that have none.
 export * from '../index.ts';
-export { AnnoyIndex } from './annoy-index.ts';
+export { AnnoyIndex, type OpenOptions, type SaveOptions } from './annoy-index.ts';
+export { crc32 } from './checksum.ts';
+export { inferLayout, recordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayout, type Verdict } from './infer.ts';
+export { parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, sidecarPath, type Sidecar } from './sidecar.ts';
+export { readFileBytes, writeFileAtomic } from './files.ts';
+export { packageVersion } from './version.ts';

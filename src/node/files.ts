@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, lstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { AnnoyIOError } from '../errors.ts';
+
+/** Reads the whole file straight into one fresh ArrayBuffer (4-byte aligned, no second copy). */
+export function readFileBytes(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (cause) {
+    throw new AnnoyIOError(`cannot open ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = new Uint8Array(new ArrayBuffer(size));
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, bytes, done, Math.min(size - done, 1 << 30), done);
+      if (n === 0) throw new Error(`the file shrank while it was read (${done} of ${size} bytes)`);
+      done += n;
+    }
+    return bytes;
+  } catch (cause) {
+    throw new AnnoyIOError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file's text, or null when it does not exist. */
+export function readTextIfExists(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new AnnoyIOError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function tempBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `bytes` to a new file and flushes it to disk. */
+function writeNewFile(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'wx');
+  try {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Makes a rename or unlink in `dir` durable before the next step (best effort: not every platform can fsync a folder). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Windows and some file systems refuse to open or fsync a folder; the order then rests on the OS.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file atomically: a temporary file beside `path`, flushed, then renamed over `path`.
+ * A failure leaves any existing file untouched.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const temp = tempBeside(path);
+  try {
+    writeNewFile(temp, bytes);
+    renameSync(temp, path);
+  } catch (cause) {
+    rmSync(temp, { force: true });
+    throw new AnnoyIOError(`cannot write ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Saves an index and its sidecar so that no crash can leave a sidecar describing a different
+ * index file:
+ *   1. both files are written to temporary files beside their targets and flushed;
+ *   2. the old sidecar (if any) is renamed out of the way (to a temporary name);
+ *   3. the index's temporary file is renamed over `indexPath`;
+ *   4. the sidecar's temporary file is renamed to `sidecarPath`; the old sidecar is deleted.
+ * The folder is flushed after steps 2 and 3, so they reach the disk in this order. A crash leaves
+ * (old index, old sidecar), (old index, no sidecar), (new index, no sidecar) or (new index, new
+ * sidecar), never a mismatched pair (a crash after step 2 also leaves a stray `.….tmp` file).
+ * Without a sidecar an index still opens with f and metric given, and the sidecar's checksum is the
+ * second line of defence (it also catches an index later rewritten by another tool). When step 3
+ * fails, the old sidecar is put back, so a failed save leaves both old files as they were.
+ * `sidecarText` null: no new sidecar is written, but an old one is still removed.
+ */
+export function writeIndexAndSidecar(indexPath: string, bytes: Uint8Array, sidecarPath: string, sidecarText: string | null): void {
+  const dir = dirname(indexPath);
+  const indexTemp = tempBeside(indexPath);
+  const sidecarTemp = sidecarText === null ? null : tempBeside(sidecarPath);
+  const oldSidecar = tempBeside(sidecarPath);
+  let movedOld = false;
+  let indexPlaced = false;
+  try {
+    if (isFolder(sidecarPath)) throw new Error(`${sidecarPath} (where the sidecar goes) is a folder`);
+    writeNewFile(indexTemp, bytes);
+    if (sidecarTemp !== null) writeNewFile(sidecarTemp, new TextEncoder().encode(sidecarText!));
+    try {
+      renameSync(sidecarPath, oldSidecar);
+      movedOld = true;
+      syncDir(dir);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
+    }
+    renameSync(indexTemp, indexPath);
+    indexPlaced = true;
+    syncDir(dir);
+    if (sidecarTemp !== null) {
+      renameSync(sidecarTemp, sidecarPath);
+      syncDir(dir);
+    }
+  } catch (cause) {
+    rmSync(indexTemp, { force: true });
+    if (sidecarTemp !== null) rmSync(sidecarTemp, { force: true });
+    if (movedOld && !indexPlaced) {
+      try {
+        renameSync(oldSidecar, sidecarPath);
+        movedOld = false;
+      } catch {
+        // Could not put it back: (old index, no sidecar) is still a consistent state.
+      }
+    }
+    throw new AnnoyIOError(`cannot save to ${indexPath}: ${(cause as Error).message}`, { cause });
+  } finally {
+    if (movedOld) rmSync(oldSidecar, { force: true });
+  }
+}

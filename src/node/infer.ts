@@ -1,0 +1,340 @@
+// Guessing f and the metric of an Annoy file that came without a sidecar (Annoy stores neither).
+// Pure functions over the bytes (no Node built-ins): every (metric, f) whose record size divides
+// the file is opened with the loader's own structural checks, and the survivors are ranked by what
+// their item records hold where the layouts differ.
+import { AnnoyFormatError } from '../errors.ts';
+import { openIndexBytes } from '../format/open.ts';
+import { createMetric, MAX_DIMENSION } from '../metrics/index.ts';
+import type { MetricName } from '../metrics/metric.ts';
+
+export type Verdict = 'consistent' | 'possible' | 'unlikely';
+export type Confidence = 'high' | 'medium' | 'low' | 'none';
+
+export interface LayoutCandidate {
+  metric: MetricName;
+  /** The dimension (hamming: the largest number of bits that fits the record, see fMin). */
+  f: number;
+  /** Hamming only: the smallest f (bits) consistent with the file. */
+  fMin?: number;
+  recordBytes: number;
+  nNodes: number;
+  nItems: number;
+  /** Roots found by Annoy's root scan (what getNTrees() reports after loading). */
+  nTrees: number;
+  verdict: Verdict;
+  /** Share of the sampled item and hole records whose metric-specific fields check out (0 … 1). */
+  score: number;
+  /** One line: what the item records showed. */
+  evidence: string;
+}
+
+export interface LayoutInference {
+  byteLength: number;
+  /** Best first. Only layouts that passed the structural checks are listed. */
+  candidates: LayoutCandidate[];
+  /** (metric, f) pairs whose record size divides the file but whose structure is inconsistent. */
+  rejected: number;
+  confidence: Confidence;
+  /** One sentence: the verdict and how sure it is. */
+  summary: string;
+}
+
+/** Items looked at per candidate (evenly spaced ids). */
+const SAMPLE = 2048;
+const ORDER: MetricName[] = ['angular', 'dot', 'euclidean', 'manhattan', 'hamming'];
+const VERDICT_RANK: Record<Verdict, number> = { consistent: 2, possible: 1, unlikely: 0 };
+
+/** Every (metric, f) that could have written `bytes`, ranked, with a confidence. */
+export function inferLayout(bytes: Uint8Array): LayoutInference {
+  const n = bytes.byteLength;
+  let buffer = bytes.buffer as ArrayBuffer, offset = bytes.byteOffset;
+  if (offset % 4 !== 0) {
+    buffer = bytes.slice().buffer;
+    offset = 0;
+  }
+  const candidates: LayoutCandidate[] = [];
+  let rejected = 0;
+  for (const s of recordSizes(n)) {
+    for (const [metric, f] of layoutsOfSize(s)) {
+      const policy = createMetric(f, metric);
+      let opened;
+      try {
+        opened = openIndexBytes(policy, buffer, offset, n);
+      } catch (cause) {
+        if (!(cause instanceof AnnoyFormatError)) throw cause;
+        rejected++;
+        continue;
+      }
+      const view = viewOf(buffer, offset, n, s);
+      if (!lastRecordIsRootCopy(view, opened.nItems)) {
+        rejected++;
+        continue;
+      }
+      const base = { metric, f, recordBytes: s, nNodes: n / s, nItems: opened.nItems, nTrees: opened.roots.length };
+      candidates.push({ ...base, ...examine(metric, f, view, opened.nItems) });
+    }
+  }
+  candidates.sort((a, b) =>
+    VERDICT_RANK[b.verdict] - VERDICT_RANK[a.verdict] || b.score - a.score || ORDER.indexOf(a.metric) - ORDER.indexOf(b.metric) || a.f - b.f);
+  const { confidence, summary } = judge(candidates, n);
+  return { byteLength: n, candidates, rejected, confidence, summary };
+}
+
+/** The file's records as 32-bit views (record r starts at word r × recordWords). */
+interface View {
+  i32: Int32Array;
+  f32: Float32Array;
+  u32: Uint32Array;
+  recordBytes: number;
+  recordWords: number;
+  count: number;
+}
+
+function viewOf(buffer: ArrayBuffer, offset: number, byteLength: number, recordBytes: number): View {
+  const words = byteLength / 4;
+  return {
+    i32: new Int32Array(buffer, offset, words),
+    f32: new Float32Array(buffer, offset, words),
+    u32: new Uint32Array(buffer, offset, words),
+    recordBytes,
+    recordWords: recordBytes / 4,
+    count: byteLength / recordBytes,
+  };
+}
+
+/**
+ * Annoy ends every file with byte-for-byte copies of the roots, so the last record equals an
+ * earlier tree record (id ≥ n_items). Annoy's loader does not need this, but every file Annoy
+ * writes has it, and it rules out reading a file as a handful of giant records.
+ */
+function lastRecordIsRootCopy(store: View, nItems: number): boolean {
+  const i32 = store.i32, rw = store.recordWords, last = (store.count - 1) * rw;
+  for (let id = store.count - 2; id >= nItems; id--) {
+    const b = id * rw;
+    if (i32[b] !== i32[last]) continue;
+    let same = true;
+    for (let w = 1; w < rw; w++) if (i32[b + w] !== i32[last + w]) { same = false; break; }
+    if (same) return true;
+  }
+  return false;
+}
+
+/** Record sizes that divide the file: multiples of 4, at least 16 (angular with f = 1). */
+function recordSizes(n: number): number[] {
+  const sizes = new Set<number>();
+  for (let d = 1; d * d <= n; d++) {
+    if (n % d !== 0) continue;
+    for (const s of [d, n / d]) if (s % 4 === 0 && s >= 16) sizes.add(s);
+  }
+  return [...sizes].sort((a, b) => a - b);
+}
+
+function layoutsOfSize(s: number): [MetricName, number][] {
+  const out: [MetricName, number][] = [];
+  const angular = (s - 12) / 4, minkowski = (s - 16) / 4;
+  if (angular >= 1 && angular <= MAX_DIMENSION) out.push(['angular', angular]);
+  if (minkowski >= 1 && minkowski <= MAX_DIMENSION) out.push(['euclidean', minkowski], ['manhattan', minkowski], ['dot', minkowski]);
+  if (s >= 24 && (s - 16) % 8 === 0 && (s - 16) * 8 <= MAX_DIMENSION) out.push(['hamming', (s - 16) * 8]);
+  return out;
+}
+
+interface Evidence {
+  verdict: Verdict;
+  score: number;
+  evidence: string;
+  fMin?: number;
+}
+
+function sampleIds(nItems: number): number[] {
+  if (nItems <= SAMPLE) return Array.from({ length: nItems }, (_, i) => i);
+  return Array.from({ length: SAMPLE }, (_, k) => Math.floor((k * (nItems - 1)) / (SAMPLE - 1)));
+}
+
+/**
+ * What distinguishes layouts that share a record size (Annoy spec 5.1): angular items keep ‖v‖²
+ * in bytes 4–7 and 0 in 8–11; euclidean and manhattan items have a = 0 and both children = 0 in
+ * bytes 4–15; dot items have 0 in 4–11 and dot_factor in 12–15, with dot_factor² + ‖v‖² the same
+ * (the largest squared norm) for every item; hamming items have 0 in 4–15.
+ */
+function examine(metric: MetricName, f: number, store: View, nItems: number): Evidence {
+  const i32 = store.i32, f32 = store.f32, u32 = store.u32, rw = store.recordWords;
+  const vw = metric === 'angular' ? 3 : 4;
+  const ids = sampleIds(nItems);
+  let items = 0, holes = 0, bad = 0, nonFinite = 0, zeroVectors = 0;
+  // angular
+  let normOk = 0, normZero = 0, firstZero = 0;
+  // dot
+  let dfPositive = 0;
+  const dotTotals: number[] = [];
+  const badReasons = new Set<string>();
+  const fail = (why: string) => { bad++; badReasons.add(why); };
+
+  for (const id of ids) {
+    const b = id * rw;
+    const nd = i32[b];
+    if (nd === 0) {
+      holes++;
+      // A hole is all zeros, except dot's dot_factor (the largest item norm).
+      let zero = true;
+      for (let w = 1; w < rw; w++) if (i32[b + w] !== 0 && !(metric === 'dot' && w === 3)) { zero = false; break; }
+      if (!zero) fail('a hole (n_descendants = 0) that is not all zeros');
+      else if (metric === 'dot') dotTotals.push(f32[b + 3] * f32[b + 3]);
+      continue;
+    }
+    if (nd !== 1) continue; // the loader already rejected this; keep the evidence about items only
+    items++;
+    if (metric === 'hamming') {
+      if (i32[b + 1] !== 0 || i32[b + 2] !== 0 || i32[b + 3] !== 0) fail('bytes 4–15 of an item are not zero');
+      let zero = true;
+      for (let w = 4; w < rw; w++) if (u32[b + w] !== 0) { zero = false; break; }
+      if (zero) zeroVectors++;
+      continue;
+    }
+    let finite = true, sq32 = 0, sq64 = 0;
+    for (let z = 0; z < f; z++) {
+      const x = f32[b + vw + z];
+      if (!Number.isFinite(x)) { finite = false; break; }
+      sq32 = Math.fround(sq32 + Math.fround(x * x));
+      sq64 += x * x;
+    }
+    if (!finite) { nonFinite++; fail('an item with a NaN or infinite component'); continue; }
+    if (sq64 === 0) zeroVectors++;
+    if (metric === 'angular') {
+      if (i32[b + 2] !== 0) { fail('bytes 8–11 of an item are not zero'); continue; }
+      const norm = f32[b + 1];
+      if (f32[b + 3] === 0) firstZero++;
+      if (norm === 0) { if (sq32 !== 0) normZero++; continue; }
+      if (Math.abs(norm - sq32) <= 1e-4 * Math.max(sq32, 1e-30)) normOk++;
+      else fail('the squared norm in bytes 4–7 differs from the vector\'s');
+    } else if (metric === 'dot') {
+      const df = f32[b + 3];
+      if (i32[b + 1] !== 0 || i32[b + 2] !== 0) { fail('bytes 4–11 of an item are not zero'); continue; }
+      if (!(df >= 0) || !Number.isFinite(df)) { fail('a negative or non-finite dot_factor'); continue; }
+      if (df > 0) dfPositive++;
+      dotTotals.push(df * df + sq64);
+    } else if (i32[b + 1] !== 0 || i32[b + 2] !== 0 || i32[b + 3] !== 0) {
+      fail('bytes 4–15 of an item (a and the child slots) are not zero');
+    }
+  }
+
+  if (metric === 'dot' && dotTotals.length > 0) {
+    const max = Math.max(...dotTotals);
+    const off = dotTotals.filter((t) => Math.abs(t - max) > 1e-3 * max + 1e-30).length;
+    if (off > 0) {
+      bad += off;
+      badReasons.add(`dot_factor² + ‖v‖² differs between records (${off} of ${dotTotals.length} off the maximum)`);
+    }
+  }
+
+  const checked = items + holes;
+  const score = checked === 0 ? 0 : Math.max(0, checked - bad) / checked;
+  const sampled = `${checked} sampled record${checked === 1 ? '' : 's'}`;
+  if (checked === 0) return { verdict: 'possible', score, evidence: 'no item records to check' };
+  if (bad > 0) {
+    return { verdict: 'unlikely', score, evidence: `${bad} of ${sampled} contradict this layout: ${[...badReasons].join('; ')}` };
+  }
+  if (items > 0 && zeroVectors === items) {
+    return { verdict: 'unlikely', score: score / 2, evidence: `every item read this way is the zero vector: fields of another layout (${sampled})` };
+  }
+  switch (metric) {
+    case 'angular':
+      if (normZero === 0) return { verdict: 'consistent', score, evidence: `every item stores its squared norm in bytes 4–7 (${sampled})` };
+      if (normOk > 0) return { verdict: 'possible', score, evidence: `${normZero} items have no stored norm, ${normOk} do (${sampled})` };
+      if (firstZero === items) {
+        return {
+          verdict: 'unlikely', score: score / 2,
+          evidence: `no item stores a norm and every item's first component is 0: zero fields of a layout 4 bytes longer, not angular (${sampled})`,
+        };
+      }
+      return { verdict: 'possible', score, evidence: `no item stores its norm: only a pre-2015 Annoy file looks like this (${sampled})` };
+    case 'dot':
+      if (dfPositive > 0) return { verdict: 'consistent', score, evidence: `dot_factor² + ‖v‖² is the same for every record (${sampled})` };
+      return { verdict: 'possible', score, evidence: `every dot_factor is 0 and every item has the same norm: unit vectors, or another layout (${sampled})` };
+    case 'hamming': {
+      const W = (store.recordBytes - 16) / 8;
+      const maxBit = highestBit(u32, rw, nItems, W);
+      const fMin = Math.max(64 * (W - 1) + 1, maxBit + 1);
+      return {
+        verdict: 'consistent', score, fMin,
+        evidence: `items have zeros in bytes 4–15; bits set up to bit ${maxBit}, so f is ${fMin === f ? f : `${fMin} … ${f}`} (${sampled})`,
+      };
+    }
+    default:
+      return { verdict: 'consistent', score, evidence: `every item has a = 0 and zero child slots in bytes 4–15 (${sampled})` };
+  }
+}
+
+/** The highest bit set in any hamming item (-1 when none): the file's f is above it. */
+function highestBit(u32: Uint32Array, rw: number, nItems: number, W: number): number {
+  let best = -1;
+  for (let id = 0; id < nItems; id++) {
+    const b = id * rw + 4;
+    for (let h = 2 * W - 1; h >= 0 && 32 * h + 31 > best; h--) {
+      const word = u32[b + h];
+      if (word !== 0) {
+        best = Math.max(best, 32 * h + 31 - Math.clz32(word));
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+function name(c: LayoutCandidate): string {
+  return `${c.metric}, f = ${c.fMin !== undefined && c.fMin !== c.f ? `${c.fMin} … ${c.f}` : c.f}`;
+}
+
+function judge(candidates: LayoutCandidate[], n: number): { confidence: Confidence; summary: string } {
+  if (candidates.length === 0) {
+    return { confidence: 'none', summary: `no (metric, f) fits these ${n} bytes: not an Annoy index, damaged, or built with 0 trees` };
+  }
+  const consistent = candidates.filter((c) => c.verdict === 'consistent');
+  const pair = consistent.length === 2 && consistent[0].f === consistent[1].f &&
+    new Set(consistent.map((c) => c.metric)).size === 2 && consistent.every((c) => c.metric === 'euclidean' || c.metric === 'manhattan');
+  if (consistent.length === 1 || pair) {
+    const others = candidates.length - consistent.length;
+    const rest = others === 0 ? '' : `; ${others} other layout${others === 1 ? ' fits' : 's fit'} the structure but not the item records`;
+    if (pair) {
+      return {
+        confidence: 'high',
+        summary: `euclidean or manhattan, f = ${consistent[0].f}: certain up to that choice — both metrics write the same records ` +
+          `and split the same way, so the file cannot tell them apart${rest}`,
+      };
+    }
+    return { confidence: 'high', summary: `${name(consistent[0])}: the only layout whose structure and item records are all consistent${rest}` };
+  }
+  if (consistent.length > 1) {
+    return { confidence: 'medium', summary: `ambiguous: ${consistent.map(name).join(' / ')} are all consistent; ${name(consistent[0])} ranks first` };
+  }
+  const best = candidates[0];
+  const possible = candidates.filter((c) => c.verdict === 'possible');
+  if (possible.length === 1) {
+    return { confidence: 'medium', summary: `probably ${name(best)}: ${best.evidence}; every other layout is contradicted by the item records` };
+  }
+  return {
+    confidence: 'low',
+    summary: `best guess ${name(best)} (${best.verdict}): its structure checks out, but the item records give ${best.verdict === 'possible' ? 'weak' : 'contrary'} evidence`,
+  };
+}
+
+export interface RecordLayout {
+  recordBytes: number;
+  /** Most item ids a leaf record holds (Annoy's K). */
+  leafCapacity: number;
+  /** Field offsets, one line. */
+  fields: string;
+}
+
+/** The record layout annoy-ts (and Annoy 1.17) uses for this f and metric. */
+export function recordLayout(f: number, metric: MetricName): RecordLayout {
+  const m = createMetric(f, metric);
+  const v = (at: number) => `v[${f}] f32 @${at}`;
+  const fields: Record<MetricName, string> = {
+    angular: `n_descendants i32 @0, children[0] i32 (items: ‖v‖² f32) @4, children[1] i32 @8, ${v(12)}`,
+    euclidean: `n_descendants i32 @0, a f32 @4, children i32 @8 @12, ${v(16)}`,
+    manhattan: `n_descendants i32 @0, a f32 @4, children i32 @8 @12, ${v(16)}`,
+    dot: `n_descendants i32 @0, children i32 @4 @8, dot_factor f32 @12, ${v(16)}`,
+    hamming: `n_descendants i32 @0, children i32 @4 @8, padding @12, v[${(m.recordBytes - 16) / 8}] u64 @16`,
+  };
+  return { recordBytes: m.recordBytes, leafCapacity: m.leafCapacity, fields: fields[metric] };
+}
