@@ -1,6 +1,6 @@
 import { buildForest, type BuildProgress, type ProgressListener } from './build/forest.ts';
 import { AnnoyArgumentError, AnnoyStateError } from './errors.ts';
-import { openIndexBytes, openRecords } from './format/open.ts';
+import { openRecords, recordCount } from './format/open.ts';
 import { createIndexMemory, type IndexMemory } from './layout.ts';
 import { createMetric, describe } from './metrics/index.ts';
 import type { Metric, MetricName } from './metrics/metric.ts';
@@ -144,7 +144,25 @@ export class AnnoyIndex {
    */
   load(path: string, prefault = false): void {
     checkBoolean(prefault, 'prefault');
-    this.loadBytes(this.readIndexFile(path));
+    this.loadFile(path);
+  }
+
+  /**
+   * Reads the file straight into a fresh index memory (no second copy), lets `verify` see the bytes
+   * (the Node entry point checks them against a sidecar), then validates and adopts them; if
+   * anything fails, the index loaded before stays intact.
+   */
+  protected loadFile(path: string, verify?: (bytes: Uint8Array) => void): void {
+    let memory: IndexMemory | null = null;
+    this.readIndexFile(path, (byteLength) => {
+      const n = recordCount(this.policy, byteLength);
+      memory = createIndexMemory(this.policy.recordBytes, n);
+      memory.store.count = n;
+      return new Uint8Array(memory.arena.buffer, memory.store.byteOffset, byteLength);
+    });
+    const loaded: IndexMemory = memory!;
+    verify?.(loaded.store.bytes());
+    this.adopt(loaded);
   }
 
   /** Forgets everything: items, trees, seed. The dimension and metric stay. */
@@ -236,9 +254,12 @@ export class AnnoyIndex {
     return this.memory!.store.bytes();
   }
 
-  /** Reads the whole file at `path`. Overridden by the Node entry point. */
-  protected readIndexFile(path: string): Uint8Array {
-    void path;
+  /**
+   * Reads the whole file at `path` into the bytes `allocate(size)` returns. Overridden by the Node
+   * entry point.
+   */
+  protected readIndexFile(path: string, allocate: (byteLength: number) => Uint8Array): void {
+    void path; void allocate;
     throw new AnnoyStateError(`cannot load: ${FILE_SYSTEM_MISSING}`);
   }
 
@@ -257,8 +278,16 @@ export class AnnoyIndex {
     } else {
       throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
     }
-    // A fresh memory: if the bytes turn out to be invalid, the index loaded before stays intact.
-    const { memory, roots, nItems } = openIndexBytes(this.policy, source.buffer, source.byteOffset, source.byteLength);
+    const n = recordCount(this.policy, source.byteLength);
+    const memory = createIndexMemory(this.policy.recordBytes, n);
+    memory.arena.u8.set(source, memory.store.byteOffset);
+    memory.store.count = n;
+    this.adopt(memory);
+  }
+
+  /** Makes `memory` (records of an Annoy file) this index's, once they prove searchable. */
+  private adopt(memory: IndexMemory): void {
+    const { roots, nItems } = openRecords(this.policy, memory.store);
     this.unload();
     this.memory = memory;
     this.roots = roots;

@@ -5,7 +5,7 @@ import type { MetricName } from '../metrics/metric.ts';
 import { KISS64_DEFAULT_SEED } from '../random/kiss64.ts';
 import { checkBoolean } from '../validate.ts';
 import { checksumOf } from './checksum.ts';
-import { readFileBytes, readTextIfExists, writeIndexAndSidecar } from './files.ts';
+import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
 import { packageVersion } from './version.ts';
 import {
   checkRequested, checkSidecarExtras, INDEX_FORMAT, parseSidecar, serializeSidecar, SIDECAR_FORMAT, SIDECAR_VERSION,
@@ -71,9 +71,8 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     }
     const sidecar = parseSidecar(text, where);
     checkRequested(sidecar, where, f, metric);
-    const bytes = readFileBytes(path);
-    checkBytesMatch(sidecar, bytes, path, where, verifyChecksum);
-    const index = AnnoyIndex.fromBuffer(bytes, sidecar.f, sidecar.metric);
+    const index = new AnnoyIndex(sidecar.f, sidecar.metric);
+    index.loadFile(path, (bytes) => checkBytesMatch(sidecar, bytes, path, where, verifyChecksum));
     if (index.getNItems() !== sidecar.nItems) {
       throw new AnnoyFormatError(`${path} holds ${index.getNItems()} items, but ${where} says ${sidecar.nItems}: the sidecar belongs to another index`);
     }
@@ -128,11 +127,10 @@ export class AnnoyIndex extends PortableAnnoyIndex {
   }
 
   /** Reads the whole file; refuses it when a sidecar proves it was built with another f or metric. */
-  protected override readIndexFile(path: string): Uint8Array {
+  protected override readIndexFile(path: string, allocate: (byteLength: number) => Uint8Array): void {
     checkPath(path);
-    const bytes = readFileBytes(path);
+    const bytes = readFileInto(path, allocate);
     this.#checkSidecarOnLoad(path, bytes);
-    return bytes;
   }
 
   protected override writeIndexFile(path: string, bytes: Uint8Array): void {

@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AnnoyIOError } from '../errors.ts';
+import { AnnoyError, AnnoyIOError } from '../errors.ts';
 
 /** Reads the whole file straight into one fresh ArrayBuffer (4-byte aligned, no second copy). */
 export function readFileBytes(path: string): Uint8Array {
+  return readFileInto(path, (size) => new Uint8Array(new ArrayBuffer(size)));
+}
+
+/**
+ * Reads the whole file into memory the caller provides once it knows the size (an index reads
+ * straight into its WebAssembly memory this way: no second copy). Errors of `allocate` pass through.
+ */
+export function readFileInto(path: string, allocate: (byteLength: number) => Uint8Array): Uint8Array {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -12,16 +20,19 @@ export function readFileBytes(path: string): Uint8Array {
     throw new AnnoyIOError(`cannot open ${path}: ${(cause as Error).message}`, { cause });
   }
   try {
-    const size = fstatSync(fd).size;
-    const bytes = new Uint8Array(new ArrayBuffer(size));
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new AnnoyIOError(`cannot read ${path}: not a regular file`);
+    const size = stat.size;
+    const bytes = allocate(size);
     let done = 0;
     while (done < size) {
       const n = readSync(fd, bytes, done, Math.min(size - done, 1 << 30), done);
-      if (n === 0) throw new Error(`the file shrank while it was read (${done} of ${size} bytes)`);
+      if (n === 0) throw new AnnoyIOError(`cannot read ${path}: the file shrank while it was read (${done} of ${size} bytes)`);
       done += n;
     }
     return bytes;
   } catch (cause) {
+    if (cause instanceof AnnoyError) throw cause;
     throw new AnnoyIOError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
   } finally {
     closeSync(fd);
