@@ -1,5 +1,6 @@
 import { buildForest, type BuildProgress, type ProgressListener } from './build/forest.ts';
-import { AnnoyArgumentError, AnnoyStateError } from './errors.ts';
+import { AnnoyArgumentError, AnnoyFormatError, AnnoyStateError } from './errors.ts';
+import { checkSidecar, type Sidecar } from './format/sidecar.ts';
 import { openRecords, recordCount } from './format/open.ts';
 import { createIndexMemory, type IndexMemory } from './layout.ts';
 import { createMetric, describe } from './metrics/index.ts';
@@ -43,6 +44,8 @@ export class AnnoyIndex {
   private nItems = 0;
   private roots: readonly number[] = [];
   private seed: bigint = KISS64_DEFAULT_SEED;
+  /** The seed the current trees were built with (null when they were loaded, or not built). */
+  private builtWith: bigint | null = null;
   private isVerbose = false;
   private searcher: Searcher | null = null;
 
@@ -52,14 +55,34 @@ export class AnnoyIndex {
     this.metric = metric;
   }
 
-  /** Opens index bytes (an Annoy file's contents) without copying them when they are 4-byte aligned. */
+  /**
+   * Opens index bytes (an Annoy file's contents), copying them into the index's own memory. Give f
+   * and metric, or the sidecar object annoy-ts saved beside the file (`path + '.json'`, parsed):
+   * then its dimension and metric are used, and the byte length and item count must match it.
+   */
   static fromBuffer<T extends AnnoyIndex>(
-    this: new (f: number, metric: MetricName) => T,
-    bytes: ArrayBufferLike | ArrayBufferView,
-    f: number,
-    metric: MetricName,
+    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, f: number, metric: MetricName,
+  ): T;
+  static fromBuffer<T extends AnnoyIndex>(
+    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, sidecar: Sidecar,
+  ): T;
+  static fromBuffer<T extends AnnoyIndex>(
+    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, fOrSidecar: number | Sidecar, metric?: MetricName,
   ): T {
-    const index = new this(f, metric);
+    if (typeof fOrSidecar === 'object' && fOrSidecar !== null) {
+      const sidecar = checkSidecar(fOrSidecar, 'the sidecar');
+      const index = new this(sidecar.f, sidecar.metric);
+      const length = ArrayBuffer.isView(bytes) || isArrayBuffer(bytes) ? bytes.byteLength : -1;
+      if (length !== -1 && length !== sidecar.byteLength) {
+        throw new AnnoyFormatError(`the index bytes are ${length} long, but the sidecar describes a ${sidecar.byteLength}-byte index`);
+      }
+      index.loadBytes(bytes);
+      if (index.getNItems() !== sidecar.nItems) {
+        throw new AnnoyFormatError(`the index holds ${index.getNItems()} items, but the sidecar says ${sidecar.nItems}: it belongs to another index`);
+      }
+      return index;
+    }
+    const index = new this(fOrSidecar, metric!);
     index.loadBytes(bytes);
     return index;
   }
@@ -107,6 +130,7 @@ export class AnnoyIndex {
       : options.onProgress ?? log;
     const roots = buildForest(store, memory, this.policy, this.nItems, nTrees, new Kiss64(this.seed), listener);
     this.roots = roots;
+    this.builtWith = this.seed;
     this.state = 'built';
     this.searcher = null;
   }
@@ -117,6 +141,7 @@ export class AnnoyIndex {
     if (this.state !== 'built') throw new AnnoyStateError('the index is not built');
     this.memory!.store.truncate(this.nItems);
     this.roots = [];
+    this.builtWith = null;
     this.state = 'adding';
     this.searcher = null;
   }
@@ -172,6 +197,7 @@ export class AnnoyIndex {
     this.nItems = 0;
     this.roots = [];
     this.seed = KISS64_DEFAULT_SEED;
+    this.builtWith = null;
     this.searcher = null;
   }
 
@@ -243,6 +269,11 @@ export class AnnoyIndex {
     this.seed = BigInt.asUintN(64, seed);
   }
 
+  /** The seed the current trees were built with; null for loaded indexes (the file does not record it). */
+  protected get treeSeed(): bigint | null {
+    return this.builtWith;
+  }
+
   /** Logs build progress to the console (stderr under Node). */
   verbose(on: boolean): void {
     this.isVerbose = checkBoolean(on, 'verbose');
@@ -273,7 +304,7 @@ export class AnnoyIndex {
     let source: Uint8Array;
     if (ArrayBuffer.isView(bytes)) {
       source = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    } else if (bytes instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && bytes instanceof SharedArrayBuffer)) {
+    } else if (isArrayBuffer(bytes)) {
       source = new Uint8Array(bytes);
     } else {
       throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
@@ -317,4 +348,8 @@ export class AnnoyIndex {
     const result = searcher.search(n, searchK, includeDistances);
     return includeDistances ? result : result.ids;
   }
+}
+
+function isArrayBuffer(value: unknown): value is ArrayBufferLike {
+  return value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer);
 }

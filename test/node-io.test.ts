@@ -103,3 +103,21 @@ describe('load', () => {
     expect(index.getNnsByItem(0, 5)).toEqual(before);
   });
 });
+
+describe('fromBuffer with a sidecar', () => {
+  it('takes f and metric from the sidecar object and checks the bytes against it', () => {
+    const path = join(dir, 'with-sidecar.ann');
+    const index = built(8, 120, 'euclidean');
+    index.save(path);
+    const sidecar = JSON.parse(readFileSync(`${path}.json`, 'utf8'));
+    const bytes = readFileSync(path);
+    const opened = AnnoyIndex.fromBuffer(bytes, sidecar);
+    expect([opened.f, opened.metric, opened.getNItems()]).toEqual([8, 'euclidean', 120]);
+    expect(opened.getNnsByItem(3, 5, -1, true)).toEqual(index.getNnsByItem(3, 5, -1, true));
+    expect(() => AnnoyIndex.fromBuffer(bytes.subarray(0, bytes.length - 32), sidecar)).toThrow(/describes a \d+-byte index/);
+    const other = join(dir, 'other.ann');
+    built(8, 121, 'euclidean').save(other);
+    expect(() => AnnoyIndex.fromBuffer(readFileSync(other), { ...sidecar, byteLength: readFileSync(other).length })).toThrow(/belongs to another index/);
+    expect(() => AnnoyIndex.fromBuffer(bytes, { ...sidecar, metric: 'cosine' })).toThrow(AnnoyFormatError);
+  });
+});

@@ -2,7 +2,6 @@ import { AnnoyIndex as PortableAnnoyIndex, type BuildOptions } from '../annoy-in
 import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
-import { KISS64_DEFAULT_SEED } from '../random/kiss64.ts';
 import { checkBoolean } from '../validate.ts';
 import { checksumOf } from './checksum.ts';
 import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
@@ -10,7 +9,7 @@ import { packageVersion } from './version.ts';
 import {
   checkRequested, checkSidecarExtras, INDEX_FORMAT, parseSidecar, serializeSidecar, SIDECAR_FORMAT, SIDECAR_VERSION,
   sidecarPath, type Sidecar,
-} from './sidecar.ts';
+} from '../format/sidecar.ts';
 
 export interface SaveOptions {
   /** Accepted for Annoy compatibility, as in save(path, prefault). */
@@ -34,8 +33,6 @@ export interface OpenOptions {
 
 /** AnnoyIndex with save() and load() on the file system (Node.js, Deno, Bun), plus sidecars. */
 export class AnnoyIndex extends PortableAnnoyIndex {
-  /** The seed the tree builder is seeded with, mirrored here because the core keeps it private. */
-  #seed: bigint = KISS64_DEFAULT_SEED;
   /** The seed the current trees were built with, as the sidecar records it; null when unknown. */
   #buildSeed: string | null = null;
   #sidecar: Sidecar | null = null;
@@ -86,19 +83,13 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     return this.#sidecar;
   }
 
-  override setSeed(seed: number | bigint): void {
-    super.setSeed(seed);
-    this.#seed = BigInt.asUintN(64, BigInt(seed));
-  }
-
   override build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {
     super.build(nTrees, nJobs, options);
-    this.#buildSeed = this.#seed.toString();
+    this.#buildSeed = this.treeSeed?.toString() ?? null;
   }
 
   override unload(): void {
     super.unload();
-    this.#seed = KISS64_DEFAULT_SEED;
     this.#buildSeed = null;
     this.#sidecar = null;
   }

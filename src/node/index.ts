@@ -3,7 +3,6 @@
 export * from '../index.ts';
 export { AnnoyIndex, type OpenOptions, type SaveOptions } from './annoy-index.ts';
 export { crc32 } from './checksum.ts';
-export { inferLayout, recordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayout, type Verdict } from './infer.ts';
-export { parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, sidecarPath, type Sidecar } from './sidecar.ts';
+export { sidecarPath } from '../format/sidecar.ts';
 export { readFileBytes, writeFileAtomic } from './files.ts';
 export { packageVersion } from './version.ts';

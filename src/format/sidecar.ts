@@ -93,6 +93,11 @@ export function parseSidecar(text: string, where: string): Sidecar {
   } catch (cause) {
     throw new AnnoyFormatError(`${where} is not valid JSON (${(cause as Error).message}); delete it or save the index again`, { cause });
   }
+  return checkSidecar(raw, where);
+}
+
+/** Validates an already-parsed sidecar object (e.g. fetched as JSON in a browser); see parseSidecar. */
+export function checkSidecar(raw: unknown, where: string): Sidecar {
   const bad = (msg: string): never => {
     throw new AnnoyFormatError(`${where}: ${msg}`);
   };

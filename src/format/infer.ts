@@ -3,7 +3,7 @@
 // the file is opened with the loader's own structural checks, and the survivors are ranked by what
 // their item records hold where the layouts differ.
 import { AnnoyFormatError } from '../errors.ts';
-import { openIndexBytes } from '../format/open.ts';
+import { openIndexBytes } from './open.ts';
 import { createMetric, MAX_DIMENSION } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
 
