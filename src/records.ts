@@ -13,8 +13,9 @@ export const MAX_INDEX_BYTES = 2 ** 32 - PAGE;
  * record store) grows at the top. Views are replaced when the memory grows: read them afresh.
  */
 export class Arena {
-  private readonly memory: WasmMemory | null;
-  buffer: ArrayBuffer;
+  /** The WebAssembly memory (null for the JavaScript fallback); shared ones can be handed to workers. */
+  readonly memory: WasmMemory | null;
+  buffer: ArrayBuffer | SharedArrayBuffer;
   f32!: Float32Array;
   i32!: Int32Array;
   u32!: Uint32Array;
@@ -23,16 +24,21 @@ export class Arena {
   /** Bytes handed out so far. */
   top = 0;
 
-  constructor(initialBytes: number) {
+  /** A new arena of at least `initialBytes`, or (in a worker) one over another thread's shared memory. */
+  constructor(initialBytes: number, existing?: WasmMemory) {
     if (initialBytes > MAX_INDEX_BYTES) throw tooLarge(initialBytes);
-    let memory: WasmMemory | null = null;
+    let memory: WasmMemory | null = existing ?? null;
     let kernels: Kernels | null = null;
-    if (useWasm() && initialBytes <= WASM_MAX_PAGES * PAGE) {
+    if (memory) {
+      kernels = wasmKernels(memory);
+      if (!kernels) throw new Error('internal: WebAssembly kernels unavailable for a shared memory');
+    } else if (useWasm() && initialBytes <= WASM_MAX_PAGES * PAGE) {
       memory = newWasmMemory(Math.max(1, Math.ceil(initialBytes / PAGE)));
       kernels = memory && wasmKernels(memory);
     }
     this.memory = kernels ? memory : null;
     this.buffer = this.memory ? this.memory.buffer : allocate(Math.max(initialBytes, PAGE), initialBytes);
+    if (existing) this.top = this.buffer.byteLength;
     this.makeViews();
     this.kernels = kernels ?? jsKernels(this);
   }
@@ -44,7 +50,12 @@ export class Arena {
     this.u8 = new Uint8Array(this.buffer);
   }
 
-  /** Picks up growth the WebAssembly code did itself (the search's queue grows the memory). */
+  /** Whether worker threads can share this memory. */
+  get shared(): boolean {
+    return typeof SharedArrayBuffer === 'function' && this.buffer instanceof SharedArrayBuffer;
+  }
+
+  /** Picks up growth done elsewhere (another thread growing a shared memory). */
   refresh(): void {
     if (this.memory && this.memory.buffer !== this.buffer) {
       this.buffer = this.memory.buffer;
@@ -79,7 +90,7 @@ export class Arena {
       this.buffer = this.memory.buffer;
     } else {
       const next = allocate(wanted, bytes);
-      new Uint8Array(next).set(new Uint8Array(this.buffer, 0, this.top));
+      new Uint8Array(next).set(new Uint8Array(this.buffer, 0, Math.min(this.top, this.buffer.byteLength)));
       this.buffer = next;
     }
     this.makeViews();

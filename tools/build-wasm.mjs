@@ -2,6 +2,8 @@
 // Compiles the AssemblyScript kernels (src/kernels/assembly/kernels.ts) and embeds the WebAssembly
 // binary as base64 in src/kernels/wasm-binary.ts, so the library needs no .wasm file at run time
 // (browsers, Deno, Bun and bundlers included). `--check` fails when the embedded binary is stale.
+// The module imports a *shared* memory (so worker threads can use the same records); where shared
+// memory is unavailable, the library flips that one flag in the import before compiling it.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,8 @@ try {
   const out = join(dir, 'kernels.wasm');
   execFileSync(process.execPath, [
     join(root, 'node_modules/assemblyscript/bin/asc.js'), source,
-    '-O3', '--enable', 'simd', '--noAssert', '--runtime', 'stub', '--importMemory', '--initialMemory', '1',
+    '-O3', '--enable', 'simd', '--enable', 'threads', '--noAssert', '--runtime', 'stub',
+    '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536',
     '--outFile', out,
   ], { stdio: 'inherit' });
   const base64 = readFileSync(out).toString('base64');

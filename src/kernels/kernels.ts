@@ -26,9 +26,8 @@ export interface Kernels {
    * assembly/kernels.ts for the workspace. Returns the number of distinct candidates found.
    */
   readonly walk: ((kind: DistanceKind, w: WalkArgs) => number) | null;
-  /** Sets the walk's queue capacity (entries); the walk may double it by growing the memory. */
+  /** Sets the walk's queue capacity (entries); a walk that needs more returns -1. */
   setQueueCapacity(entries: number): void;
-  queueCapacity(): number;
 }
 
 /** Byte offsets and sizes the walk works with (see walk() in assembly/kernels.ts). */
@@ -69,7 +68,6 @@ export function jsKernels(views: KernelViews): Kernels {
     hamming: popcount,
     walk: null,
     setQueueCapacity: () => {},
-    queueCapacity: () => 0,
     dotExactMany: (a, base, stride, off, ids, count, out, n) => each(base, stride, off, ids, count, out, (x) => exactDot(a, x, n)),
     centroidUpdate: (p, x, n, c, norm) => {
       const f32 = views.f32, pw = p >>> 2, xw = x >>> 2;
@@ -103,7 +101,6 @@ interface KernelExports {
   searchDot: WalkExport;
   searchHamming: WalkExport;
   setQueueCapacity(entries: number): void;
-  queueCapacity(): number;
   dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
   centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
   distancesMany(kind: number, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
@@ -118,34 +115,69 @@ interface KernelExports {
 
 /** The parts of the WebAssembly API used here (typed locally so no DOM typings leak into ours). */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
 interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
   validate(bytes: Uint8Array): boolean;
 }
 const WASM = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+const MAX_PAGES = 65536;
 
-/** A WebAssembly memory of `pages` 64 KiB pages that can grow to 4 GiB, or null without WebAssembly. */
-export function newWasmMemory(pages: number): WasmMemory | null {
-  return WASM ? new WASM.Memory({ initial: pages, maximum: 65536 }) : null;
+/**
+ * Whether index memories are shared (SharedArrayBuffer-backed), so worker threads can work on the
+ * same records without copying them. Browsers allow it only on cross-origin-isolated pages.
+ */
+function sharingAvailable(): boolean {
+  const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean };
+  return typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated !== false;
 }
 
-let compiled: object | null | undefined;
+/** A WebAssembly memory of `pages` 64 KiB pages that can grow to 4 GiB (shared where possible), or null. */
+export function newWasmMemory(pages: number): WasmMemory | null {
+  const module = kernelModule();
+  if (!WASM || !module) return null;
+  return new WASM.Memory({ initial: pages, maximum: MAX_PAGES, shared: module.shared });
+}
+
+let compiled: { module: object; shared: boolean } | null | undefined;
 
 /** The compiled kernel module, or null where WebAssembly (with SIMD) is unavailable. */
-function kernelModule(): object | null {
+function kernelModule(): { module: object; shared: boolean } | null {
   if (compiled !== undefined) return compiled;
-  try {
-    const binary = decodeBase64(KERNELS_WASM_BASE64);
-    compiled = WASM && WASM.validate(binary) ? new WASM.Module(binary) : null;
-  } catch {
-    compiled = null;
+  compiled = null;
+  const api = WASM;
+  if (!api) return compiled;
+  const attempt = (bytes: Uint8Array, shared: boolean) => {
+    try {
+      return api.validate(bytes) ? { module: new api.Module(bytes), shared } : null;
+    } catch {
+      return null;
+    }
+  };
+  const binary = decodeBase64(KERNELS_WASM_BASE64);
+  if (sharingAvailable()) compiled = attempt(binary, true);
+  if (!compiled) {
+    // The binary imports a shared memory; without shared memory, import a plain one instead:
+    // the limits flag of the "env"."memory" import goes from 3 (shared, has maximum) to 1.
+    const at = indexOf(binary, [0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02]);
+    if (at >= 0 && binary[at + 12] === 0x03) {
+      binary[at + 12] = 0x01;
+      compiled = attempt(binary, false);
+    }
   }
   return compiled;
+}
+
+function indexOf(bytes: Uint8Array, pattern: number[]): number {
+  outer: for (let i = 0; i + pattern.length < bytes.length; i++) {
+    for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer;
+    return i;
+  }
+  return -1;
 }
 
 /** Where the kernels come from. 'auto' uses WebAssembly SIMD when the runtime has it. */
@@ -167,9 +199,9 @@ export function wasmKernelsAvailable(): boolean {
 
 /** WebAssembly kernels bound to `memory`, or null when the JavaScript kernels should be used. */
 export function wasmKernels(memory: WasmMemory): Kernels | null {
-  const module = choice === 'js' ? null : kernelModule();
-  if (!module || !WASM) return null;
-  const k = new WASM.Instance(module, { env: { memory } }).exports as KernelExports;
+  const compiledModule = choice === 'js' ? null : kernelModule();
+  if (!compiledModule || !WASM) return null;
+  const k = new WASM.Instance(compiledModule.module, { env: { memory } }).exports as KernelExports;
   const walks: WalkExport[] = [k.searchAngular, k.searchEuclidean, k.searchManhattan, k.searchDot, k.searchHamming];
   return {
     kind: 'wasm-simd',
@@ -184,7 +216,6 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
     centroidUpdate: k.centroidUpdate,
     distancesMany: k.distancesMany,
     setQueueCapacity: k.setQueueCapacity,
-    queueCapacity: k.queueCapacity,
     walk: (kind, w) => {
       const fn = walks[kind];
       return fn(w.query, w.n, w.base, w.stride, w.nItems, w.leafCapacity, w.roots, w.nRoots, w.limit, w.seen, w.stamp, w.candidates, w.distances, w.queue);

@@ -25,7 +25,8 @@ export class Searcher {
   private stamp = 0;
   /** Where the WebAssembly walk keeps its state (null with the JavaScript kernels). */
   private readonly workspace: { roots: number; seen: number; candidates: number; distances: number; queue: number } | null = null;
-  private queueCapacity = 4096;
+  /** Entries the walk's queue holds. */
+  private queueCapacity: number;
 
   constructor(
     private readonly store: Records,
@@ -39,7 +40,8 @@ export class Searcher {
     const arena = store.arena;
     if (arena.kernels.walk) {
       this.seen = new Uint32Array(0);
-      // Laid out at the arena's top; the queue last, so the walk can grow it at the end of memory.
+      // A queue never holds more than the roots plus two children per split visited.
+      this.queueCapacity = Math.min(1 << 16, roots.length + 2 * store.count);
       const ws = {
         roots: arena.alloc(4 * roots.length), seen: arena.alloc(4 * nItems), candidates: arena.alloc(4 * nItems),
         distances: arena.alloc(4 * nItems), queue: arena.alloc(8 * this.queueCapacity),
@@ -48,6 +50,7 @@ export class Searcher {
       arena.u32.fill(0, ws.seen >>> 2, (ws.seen >>> 2) + nItems);
       this.workspace = ws;
     } else {
+      this.queueCapacity = 0;
       this.seen = new Uint32Array(nItems);
     }
   }
@@ -88,13 +91,21 @@ export class Searcher {
     const { store, metric, top } = this;
     const ws = this.workspace!;
     const arena = store.arena, kernels = arena.kernels;
-    kernels.setQueueCapacity(this.queueCapacity);
-    const found = kernels.walk!(metric.distanceKind, {
+    const args = {
       query: this.query.ptr(0), n: metric.kernelLength, base: store.byteOffset, stride: store.recordBytes, nItems: this.nItems,
       leafCapacity: metric.leafCapacity, roots: ws.roots, nRoots: this.roots.length, limit, seen: ws.seen, stamp,
       candidates: ws.candidates, distances: ws.distances, queue: ws.queue,
-    });
-    this.queueCapacity = kernels.queueCapacity();
+    };
+    kernels.setQueueCapacity(this.queueCapacity);
+    let found = kernels.walk!(metric.distanceKind, args);
+    if (found < 0) {
+      // The queue was too small: give it room for every record the walk could ever push, and redo the walk.
+      this.queueCapacity = this.roots.length + 2 * store.count;
+      ws.queue = args.queue = arena.alloc(8 * this.queueCapacity);
+      args.stamp = this.nextStamp();
+      kernels.setQueueCapacity(this.queueCapacity);
+      found = kernels.walk!(metric.distanceKind, args);
+    }
     arena.refresh();
     const ids = arena.i32, d = arena.f32, cw = ws.candidates >>> 2, dw = ws.distances >>> 2;
     for (let j = 0; j < found; j++) top.offer(d[dw + j], ids[cw + j]);

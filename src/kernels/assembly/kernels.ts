@@ -196,7 +196,8 @@ export function distancesMany(kind: i32, q: usize, base: usize, stride: i32, off
 //
 // Workspace (byte offsets, prepared by the caller): roots[nRoots] i32; seen[nItems] u32 (an item
 // is seen when seen[i] == stamp); cand[nItems] i32 and dist[nItems] f32 receive the candidates;
-// the queue holds 8-byte entries (f32 priority, i32 record) and may grow the memory at its end.
+// the queue holds queueCap 8-byte entries (f32 priority, i32 record). Returns the number of
+// candidates, or -1 when the queue was too small (the caller retries with a larger one).
 
 const ANGULAR = 0, EUCLIDEAN = 1, MANHATTAN = 2, DOT = 3, HAMMING = 4;
 
@@ -313,13 +314,8 @@ let queueCap: i32 = 0;
       }
       collected += <f64>nd;
     } else {
-      if (size + 2 > queueCap) {
-        // The queue sits at the end of memory: grow the memory to double it.
-        const bytes = <i64>queue + (<i64>queueCap << 4);
-        const pages = <i32>((bytes + 65535) >> 16) - memory.size();
-        if (pages > 0 && memory.grow(pages) < 0) unreachable();
-        queueCap <<= 1;
-      }
+      // The caller sized the queue; if it is too small, give up and let it retry with a larger one.
+      if (size + 2 > queueCap) return -1;
       const m = margin(kind, rec, q, n);
       const c0 = load<i32>(rec + cw), c1 = load<i32>(rec + cw, 4);
       if (kind == HAMMING) {
@@ -338,9 +334,8 @@ let queueCap: i32 = 0;
   return found;
 }
 
-/** Sets the queue's capacity (entries) before a search; the search may double it, growing the memory. */
+/** Sets the queue's capacity (entries) before a search. */
 export function setQueueCapacity(entries: i32): void { queueCap = entries; }
-export function queueCapacity(): i32 { return queueCap; }
 
 export function searchAngular(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
   return walk(ANGULAR, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
