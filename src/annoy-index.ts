@@ -11,6 +11,19 @@ import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from
 
 export type { BuildProgress, MetricName, SearchResult };
 
+/** What a forest build needs (see AnnoyIndex.buildForest). */
+export interface ForestRequest {
+  readonly memory: IndexMemory;
+  readonly metric: Metric;
+  readonly nItems: number;
+  /** Trees to build, or -1 for Annoy's automatic count. */
+  readonly nTrees: number;
+  /** -1: all cores; 1: the calling thread. */
+  readonly nJobs: number;
+  readonly seed: bigint;
+  readonly onProgress?: ProgressListener;
+}
+
 export interface BuildOptions {
   /** Called as trees are built (synchronously, from inside build()). */
   onProgress?: ProgressListener;
@@ -128,11 +141,20 @@ export class AnnoyIndex {
     const listener = options.onProgress && log
       ? (p: BuildProgress) => { log(p); options.onProgress!(p); }
       : options.onProgress ?? log;
-    const roots = buildForest(store, memory, this.policy, this.nItems, nTrees, new Kiss64(this.seed), listener);
+    const roots = this.buildForest({ memory, metric: this.policy, nItems: this.nItems, nTrees, nJobs, seed: this.seed, onProgress: listener });
     this.roots = roots;
     this.builtWith = this.seed;
     this.state = 'built';
     this.searcher = null;
+  }
+
+  /**
+   * Builds the trees into `request.memory.store` and returns their roots. Here in the calling
+   * thread; the Node entry point overrides it to build on worker threads.
+   */
+  protected buildForest(request: ForestRequest): number[] {
+    const { memory, metric, nItems, nTrees, seed, onProgress } = request;
+    return buildForest(memory.store, memory, metric, nItems, nTrees, new Kiss64(seed), onProgress);
   }
 
   /** Drops the trees so more items can be added; the items stay. */

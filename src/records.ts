@@ -127,12 +127,15 @@ export class Records {
   capacity: number;
   private readonly growable: boolean;
 
-  /** A region of `capacity` records at the arena's top; `growable` regions must be the last one allocated. */
-  constructor(arena: Arena, recordBytes: number, capacity: number, growable = false) {
+  /**
+   * A region of `capacity` records at the arena's top (`growable` regions must be the last one
+   * allocated), or at `byteOffset` when another thread allocated it.
+   */
+  constructor(arena: Arena, recordBytes: number, capacity: number, growable = false, byteOffset?: number) {
     this.arena = arena;
     this.recordBytes = recordBytes;
     this.recordWords = recordBytes >>> 2;
-    this.byteOffset = arena.alloc(capacity * recordBytes);
+    this.byteOffset = byteOffset ?? arena.alloc(capacity * recordBytes);
     this.base = this.byteOffset >>> 2;
     this.capacity = capacity;
     this.growable = growable;

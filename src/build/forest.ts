@@ -27,16 +27,21 @@ export function buildForest(
   store: Records, scratch: BuildScratch, metric: Metric, nItems: number, nTrees: number, rng: Kiss64,
   onProgress?: ProgressListener,
 ): number[] {
-  const builder = new TreeBuilder(store, scratch, metric, nItems, rng, nTrees, onProgress);
   metric.prepareBuild(store, nItems);
+  const builder = new TreeBuilder(store, new StoreSink(store, metric), scratch, metric, nItems, rng, nTrees, onProgress);
   const roots: number[] = [];
   for (;;) {
     if (nTrees === -1 ? store.count >= 2 * nItems : roots.length >= nTrees) break;
     roots.push(builder.buildTree(roots.length));
   }
+  appendRootCopies(store, roots);
+  return roots;
+}
+
+/** Annoy's last block: a copy of every root, in tree order (this is how its loader finds them). */
+export function appendRootCopies(store: Records, roots: readonly number[]): void {
   store.reserve(store.count + roots.length);
   for (const root of roots) store.copyRecord(root, store.append());
-  return roots;
 }
 
 /** Records in the index's arena the builder computes in: two-means centroids (2) and one split plane. */
@@ -44,6 +49,88 @@ export interface BuildScratch {
   readonly centroids: Records;
   readonly plane: Records;
   readonly batch: Batch;
+}
+
+/** Where finished tree records go: the index's store, or (in a worker) a local buffer merged later. */
+export interface NodeSink {
+  /** Appends a leaf: n_descendants, then the item ids from children[0] on. Returns the record's id. */
+  appendLeaf(nDescendants: number, items: Int32Array): number;
+  /** Appends a whole record (a split, its words assembled by the builder). Returns the record's id. */
+  appendRecord(words: Int32Array): number;
+}
+
+class StoreSink implements NodeSink {
+  constructor(private readonly store: Records, private readonly metric: Metric) {}
+
+  appendLeaf(nDescendants: number, items: Int32Array): number {
+    const { store } = this;
+    const id = store.append();
+    const base = store.word(id);
+    store.arena.i32[base] = nDescendants;
+    store.arena.i32.set(items, base + this.metric.childrenWord);
+    return id;
+  }
+
+  appendRecord(words: Int32Array): number {
+    const { store } = this;
+    const id = store.append();
+    store.arena.i32.set(words, store.word(id));
+    return id;
+  }
+}
+
+/**
+ * Tree records kept outside the index (a worker builds into one of these); ids start at `firstId`
+ * so children point at each other as they will once appended, shifted by one common offset.
+ */
+export class LocalSink implements NodeSink {
+  words: Int32Array;
+  count = 0;
+
+  constructor(private readonly recordWords: number, private readonly childrenWord: number, private readonly firstId: number) {
+    this.words = new Int32Array(recordWords * 1024);
+  }
+
+  private next(): number {
+    if ((this.count + 1) * this.recordWords > this.words.length) {
+      const grown = new Int32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    return this.count++;
+  }
+
+  appendLeaf(nDescendants: number, items: Int32Array): number {
+    const k = this.next(), base = k * this.recordWords;
+    this.words[base] = nDescendants;
+    this.words.set(items, base + this.childrenWord);
+    return this.firstId + k;
+  }
+
+  appendRecord(words: Int32Array): number {
+    const k = this.next();
+    this.words.set(words, k * this.recordWords);
+    return this.firstId + k;
+  }
+}
+
+export interface TreeBuildPlan {
+  readonly store: Records;
+  readonly sink: NodeSink;
+  readonly scratch: BuildScratch;
+  readonly metric: Metric;
+  readonly nItems: number;
+  readonly rng: Kiss64;
+  /** Called after each tree and every 65,536 items placed. */
+  readonly onProgress?: ProgressListener;
+}
+
+/** Builds `count` trees into `plan.sink` (for workers: no preprocessing, no root copies). Returns their roots. */
+export function buildTrees(plan: TreeBuildPlan, count: number): number[] {
+  const builder = new TreeBuilder(plan.store, plan.sink, plan.scratch, plan.metric, plan.nItems, plan.rng, count, plan.onProgress);
+  const roots: number[] = [];
+  for (let t = 0; t < count; t++) roots.push(builder.buildTree(t));
+  return roots;
 }
 
 class TreeBuilder {
@@ -59,6 +146,7 @@ class TreeBuilder {
 
   constructor(
     private readonly store: Records,
+    private readonly sink: NodeSink,
     private readonly scratch: BuildScratch,
     private readonly metric: Metric,
     private readonly nItems: number,
@@ -95,10 +183,7 @@ class TreeBuilder {
       return ids[lo];
     }
     if (count <= K && (!isRoot || nItems <= K || count === 1)) {
-      const leaf = store.append();
-      const base = store.word(leaf);
-      store.arena.i32[base] = isRoot ? nItems : count;
-      store.arena.i32.set(ids.subarray(lo, hi), base + metric.childrenWord);
+      const leaf = this.sink.appendLeaf(isRoot ? nItems : count, ids.subarray(lo, hi));
       this.advance(count);
       return leaf;
     }
@@ -144,9 +229,7 @@ class TreeBuilder {
     parked[0] = isRoot ? nItems : count;
     parked[metric.childrenWord] = children[0];
     parked[metric.childrenWord + 1] = children[1];
-    const node = store.append();
-    store.arena.i32.set(parked, store.word(node));
-    return node;
+    return this.sink.appendRecord(parked);
   }
 
   /** Records each item's side of the plane in `sides`; returns how many went to side 0. */

@@ -1,4 +1,5 @@
-import { AnnoyIndex as PortableAnnoyIndex, type BuildOptions } from '../annoy-index.ts';
+import { AnnoyIndex as PortableAnnoyIndex, type BuildOptions, type ForestRequest } from '../annoy-index.ts';
+import { buildForestInParallel, buildWorkers } from './parallel-build.ts';
 import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
@@ -81,6 +82,12 @@ export class AnnoyIndex extends PortableAnnoyIndex {
   /** The sidecar this index was opened with (open()) or last saved with (save()); null otherwise. */
   get sidecar(): Sidecar | null {
     return this.#sidecar;
+  }
+
+  /** Builds on worker threads when nJobs asks for more than one and the index's memory is shared. */
+  protected override buildForest(request: ForestRequest): number[] {
+    const workers = buildWorkers(request);
+    return workers > 1 ? buildForestInParallel(request, workers) : super.buildForest(request);
   }
 
   override build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {

@@ -1,0 +1,15 @@
+import { Worker, type Transferable } from 'node:worker_threads';
+
+/**
+ * Starts a worker thread on a module next to this one. Compiled (dist/*.js) it is a plain module
+ * worker; run from the TypeScript sources (tests, tsx), Node cannot load a .ts worker itself, so a
+ * two-line bootstrap registers tsx (a development dependency) first.
+ */
+export function startWorker(name: string, workerData: unknown, transferList?: readonly Transferable[]): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./${name}${fromSources ? '.ts' : '.js'}`, import.meta.url);
+  const options = { workerData, transferList: transferList as Transferable[] | undefined };
+  if (!fromSources) return new Worker(entry, options);
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
