@@ -2,3 +2,4 @@ export { AnnoyIndex, type BuildOptions, type BuildProgress, type MetricName, typ
 export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from './errors.ts';
 export { checkSidecar, parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, type Sidecar } from './format/sidecar.ts';
 export { inferLayout, recordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayout, type Verdict } from './format/infer.ts';
+export { kernelInfo } from './kernels/kernels.ts';

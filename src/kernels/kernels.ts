@@ -197,6 +197,16 @@ export function wasmKernelsAvailable(): boolean {
   return kernelModule() !== null;
 }
 
+/**
+ * Which kernels new indexes use: 'wasm-simd' (WebAssembly SIMD; 'shared' when worker threads can
+ * share an index's memory) or 'js', the slower TypeScript fallback (no WebAssembly, or a page whose
+ * Content-Security-Policy lacks 'wasm-unsafe-eval').
+ */
+export function kernelInfo(): { kind: 'wasm-simd' | 'js'; sharedMemory: boolean } {
+  const compiledModule = choice === 'js' ? null : kernelModule();
+  return { kind: compiledModule ? 'wasm-simd' : 'js', sharedMemory: compiledModule?.shared ?? false };
+}
+
 /** WebAssembly kernels bound to `memory`, or null when the JavaScript kernels should be used. */
 export function wasmKernels(memory: WasmMemory): Kernels | null {
   const compiledModule = choice === 'js' ? null : kernelModule();

@@ -24,9 +24,7 @@ export class Searcher {
   private candidates = new Int32Array(1024);
   private stamp = 0;
   /** Where the WebAssembly walk keeps its state (null with the JavaScript kernels). */
-  private readonly workspace: { roots: number; seen: number; candidates: number; distances: number; queue: number } | null = null;
-  /** Entries the walk's queue holds. */
-  private queueCapacity: number;
+  private readonly workspace: WalkWorkspace | null = null;
 
   constructor(
     private readonly store: Records,
@@ -35,22 +33,15 @@ export class Searcher {
     private readonly nItems: number,
     query: Records,
     private readonly batch: Batch,
+    workspace?: WalkWorkspace,
   ) {
     this.query = query;
     const arena = store.arena;
     if (arena.kernels.walk) {
       this.seen = new Uint32Array(0);
-      // A queue never holds more than the roots plus two children per split visited.
-      this.queueCapacity = Math.min(1 << 16, roots.length + 2 * store.count);
-      const ws = {
-        roots: arena.alloc(4 * roots.length), seen: arena.alloc(4 * nItems), candidates: arena.alloc(4 * nItems),
-        distances: arena.alloc(4 * nItems), queue: arena.alloc(8 * this.queueCapacity),
-      };
-      arena.i32.set(roots, ws.roots >>> 2);
-      arena.u32.fill(0, ws.seen >>> 2, (ws.seen >>> 2) + nItems);
-      this.workspace = ws;
+      // Start with a modest queue; a walk that needs more gets the most it could ever need (below).
+      this.workspace = workspace ?? allocateWalkWorkspace(store, roots, nItems, Math.min(1 << 16, maxQueue(roots, store)));
     } else {
-      this.queueCapacity = 0;
       this.seen = new Uint32Array(nItems);
     }
   }
@@ -96,14 +87,14 @@ export class Searcher {
       leafCapacity: metric.leafCapacity, roots: ws.roots, nRoots: this.roots.length, limit, seen: ws.seen, stamp,
       candidates: ws.candidates, distances: ws.distances, queue: ws.queue,
     };
-    kernels.setQueueCapacity(this.queueCapacity);
+    kernels.setQueueCapacity(ws.queueCapacity);
     let found = kernels.walk!(metric.distanceKind, args);
     if (found < 0) {
       // The queue was too small: give it room for every record the walk could ever push, and redo the walk.
-      this.queueCapacity = this.roots.length + 2 * store.count;
-      ws.queue = args.queue = arena.alloc(8 * this.queueCapacity);
+      ws.queueCapacity = maxQueue(this.roots, store);
+      ws.queue = args.queue = arena.alloc(8 * ws.queueCapacity);
       args.stamp = this.nextStamp();
-      kernels.setQueueCapacity(this.queueCapacity);
+      kernels.setQueueCapacity(ws.queueCapacity);
       found = kernels.walk!(metric.distanceKind, args);
     }
     arena.refresh();
@@ -165,4 +156,32 @@ export class Searcher {
     }
 
   }
+}
+
+/** Byte offsets of the WebAssembly walk's state in the index's memory (one per searching thread). */
+export interface WalkWorkspace {
+  roots: number;
+  seen: number;
+  candidates: number;
+  distances: number;
+  queue: number;
+  /** Entries the queue holds. */
+  queueCapacity: number;
+}
+
+/** The most entries a walk's queue can ever hold: the roots plus two children per split visited. */
+export function maxQueue(roots: readonly number[], store: Records): number {
+  return roots.length + 2 * store.count;
+}
+
+/** Allocates a walk workspace at the top of the store's arena (call from the thread that owns it). */
+export function allocateWalkWorkspace(store: Records, roots: readonly number[], nItems: number, queueCapacity: number): WalkWorkspace {
+  const arena = store.arena;
+  const ws = {
+    roots: arena.alloc(4 * roots.length), seen: arena.alloc(4 * nItems), candidates: arena.alloc(4 * nItems),
+    distances: arena.alloc(4 * nItems), queue: arena.alloc(8 * queueCapacity), queueCapacity,
+  };
+  arena.i32.set(roots, ws.roots >>> 2);
+  arena.u32.fill(0, ws.seen >>> 2, (ws.seen >>> 2) + nItems);
+  return ws;
 }
