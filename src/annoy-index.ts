@@ -1,15 +1,31 @@
 import { buildForest, type BuildProgress, type ProgressListener } from './build/forest.ts';
-import { AnnoyArgumentError, AnnoyFormatError, AnnoyStateError } from './errors.ts';
+import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyStateError } from './errors.ts';
 import { checkSidecar, type Sidecar } from './format/sidecar.ts';
 import { openRecords, recordCount } from './format/open.ts';
-import { createIndexMemory, type IndexMemory } from './layout.ts';
+import { createIndexMemory, type Batch, type IndexMemory } from './layout.ts';
+import type { WasmMemory } from './kernels/kernels.ts';
+import { Arena, Records } from './records.ts';
 import { createMetric, describe } from './metrics/index.ts';
 import type { Metric, MetricName } from './metrics/metric.ts';
 import { KISS64_DEFAULT_SEED, Kiss64 } from './random/kiss64.ts';
-import { Searcher, type SearchResult } from './search/search.ts';
+import { allocateWalkWorkspace, maxQueue, Searcher, type SearchResult, type WalkWorkspace } from './search/search.ts';
 import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from './validate.ts';
 
 export type { BuildProgress, MetricName, SearchResult };
+
+/** What a thread needs to search an index's shared memory in place (see AnnoyIndex.shareWithThread). */
+export interface SharedIndex {
+  readonly memory: WasmMemory;
+  readonly f: number;
+  readonly metric: MetricName;
+  readonly storeOffset: number;
+  readonly nNodes: number;
+  readonly nItems: number;
+  readonly roots: number[];
+  readonly query: number;
+  readonly batch: Batch;
+  readonly walk: WalkWorkspace;
+}
 
 /** What a forest build needs (see AnnoyIndex.buildForest). */
 export interface ForestRequest {
@@ -250,6 +266,27 @@ export class AnnoyIndex {
     return this.runSearch(searcher, n, searchK, includeDistances);
   }
 
+  /**
+   * Many queries at once: `queries` is a matrix (a Float32Array/Float64Array of rows × f values) or
+   * an array of vectors. Results come in input order; a bad query throws an error naming its position.
+   */
+  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK?: number, includeDistances?: false): number[][];
+  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
+  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK = -1, includeDistances = false): number[][] | SearchResult[] {
+    const rows = queryRows(queries, this.f);
+    return rows.map((row, k) => atPosition(k, () => this.getNnsByVector(row, n, searchK, includeDistances))) as number[][] | SearchResult[];
+  }
+
+  /** getNnsByItem for each id, in input order; a bad id throws an error naming its position. */
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[][];
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): number[][] | SearchResult[] {
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
+      throw new AnnoyArgumentError(`ids must be an array or typed array of item ids, got ${describe(ids)}`);
+    }
+    return Array.from(ids, (id, k) => atPosition(k, () => this.getNnsByItem(id, n, searchK, includeDistances))) as number[][] | SearchResult[];
+  }
+
   /** The stored vector of item `i` (float32-rounded; hamming: 0/1 per bit; a hole: all zeros). */
   getItemVector(i: number): number[] {
     this.checkExistingId(i);
@@ -289,6 +326,47 @@ export class AnnoyIndex {
       throw new AnnoyArgumentError(`seed ${seed} does not fit in 64 bits`);
     }
     this.seed = BigInt.asUintN(64, seed);
+  }
+
+  /**
+   * Describes this index for another thread that will search the same shared memory in place, and
+   * reserves that thread's scratch space (query record, batch window, walk state) in it.
+   * Requires a built or loaded index whose memory is shared (see kernelInfo()).
+   */
+  protected shareWithThread(): SharedIndex {
+    if (this.state === 'adding') throw new AnnoyStateError('the index has not been built: call build() or load() first');
+    const { arena, store } = this.memory!;
+    if (!arena.shared || !arena.memory) {
+      throw new AnnoyStateError('this index\'s memory cannot be shared with worker threads (no SharedArrayBuffer or WebAssembly SIMD here)');
+    }
+    const rb = this.policy.recordBytes;
+    return {
+      memory: arena.memory, f: this.f, metric: this.metric, storeOffset: store.byteOffset, nNodes: store.count,
+      nItems: this.nItems, roots: [...this.roots], query: arena.alloc(rb),
+      batch: { capacity: 4096, idsPtr: arena.alloc(4 * 4096), outPtr: arena.alloc(4 * 4096) },
+      walk: allocateWalkWorkspace(store, this.roots, this.nItems, maxQueue(this.roots, store)),
+    };
+  }
+
+  /** The index another thread shared (shareWithThread), read-only, searching its memory in place. */
+  static fromSharedThread<T extends AnnoyIndex>(this: new (f: number, metric: MetricName) => T, shared: SharedIndex): T {
+    const index = new this(shared.f, shared.metric);
+    index.attachShared(shared);
+    return index;
+  }
+
+  private attachShared(shared: SharedIndex): void {
+    const rb = this.policy.recordBytes;
+    const arena = new Arena(0, shared.memory);
+    const store = new Records(arena, rb, shared.nNodes, false, shared.storeOffset);
+    store.count = shared.nNodes;
+    const query = new Records(arena, rb, 1, false, shared.query);
+    // Searching threads never build: centroids and plane are never touched.
+    this.memory = { arena, query, centroids: query, plane: query, batch: shared.batch, store };
+    this.roots = shared.roots;
+    this.nItems = shared.nItems;
+    this.state = 'loaded';
+    this.searcher = new Searcher(store, this.policy, this.roots, this.nItems, query, shared.batch, shared.walk);
   }
 
   /** The seed the current trees were built with; null for loaded indexes (the file does not record it). */
@@ -374,4 +452,30 @@ export class AnnoyIndex {
 
 function isArrayBuffer(value: unknown): value is ArrayBufferLike {
   return value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer);
+}
+
+/** Splits a batch of queries (a rows × f matrix, or an array of vectors) into rows, checking its shape. */
+export function queryRows(queries: ArrayLike<number> | readonly ArrayLike<number>[], f: number): ArrayLike<number>[] {
+  if (queries === null || typeof queries !== 'object' || typeof (queries as { length?: unknown }).length !== 'number') {
+    throw new AnnoyArgumentError(`queries must be a matrix (rows × ${f} numbers) or an array of vectors, got ${describe(queries)}`);
+  }
+  if (ArrayBuffer.isView(queries)) {
+    const m = queries as unknown as Float32Array;
+    if (m.length % f !== 0) throw new AnnoyArgumentError(`a query matrix must hold whole rows of ${f} values, got ${m.length} values`);
+    return Array.from({ length: m.length / f }, (_, r) => m.subarray(r * f, (r + 1) * f));
+  }
+  return Array.from(queries as readonly ArrayLike<number>[]);
+}
+
+/** Runs one query of a batch, prefixing any error with the query's position. */
+export function atPosition<T>(k: number, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof AnnoyError) {
+      const Class = e.constructor as new (message: string, options?: { cause?: unknown }) => AnnoyError;
+      throw new Class(`query ${k}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
 }

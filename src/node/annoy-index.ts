@@ -1,9 +1,11 @@
-import { AnnoyIndex as PortableAnnoyIndex, type BuildOptions, type ForestRequest } from '../annoy-index.ts';
+import { atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type ForestRequest, type SearchResult } from '../annoy-index.ts';
+import { availableParallelism } from 'node:os';
+import { QueryPool } from './pool.ts';
 import { buildForestInParallel, buildWorkers } from './parallel-build.ts';
 import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
-import { checkBoolean } from '../validate.ts';
+import { checkBoolean, checkCount, checkSearchK, checkVector } from '../validate.ts';
 import { checksumOf } from './checksum.ts';
 import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
 import { packageVersion } from './version.ts';
@@ -84,6 +86,65 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     return this.#sidecar;
   }
 
+  #pool: QueryPool | null = null;
+  #jobs = -1;
+
+  /**
+   * Batch queries on a pool of worker threads that search this index's memory in place (nothing is
+   * copied per worker). The pool starts on first use with nJobs workers (the last build's nJobs, or
+   * one per core), stays idle without keeping the process alive, and ends with close().
+   */
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  async getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
+    const rows = queryRows(queries, this.f);
+    const data = new Float64Array(rows.length * this.f);
+    rows.forEach((row, k) => atPosition(k, () => data.set(checkVector(row, this.f, 'query vector'), k * this.f)));
+    return this.#runPool('vectors', data, rows.length, this.f, n, searchK, includeDistances) as Promise<number[][] | SearchResult[]>;
+  }
+
+  /** getNnsByItem for each id on the worker pool (see getNnsByVectorsAsync). */
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
+      throw new AnnoyArgumentError(`ids must be an array or typed array of item ids, got ${describe(ids)}`);
+    }
+    const data = Float64Array.from(ids, (id) => (typeof id === 'number' ? id : NaN));
+    return this.#runPool('items', data, data.length, 1, n, searchK, includeDistances) as Promise<number[][] | SearchResult[]>;
+  }
+
+  /** Ends the query pool's workers (a later async call starts a new pool). */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.close();
+  }
+
+  #runPool(kind: 'vectors' | 'items', data: Float64Array, rows: number, width: number, n: number, searchK: number, includeDistances: boolean) {
+    checkCount(n, 'n (the number of neighbours)');
+    checkSearchK(searchK);
+    checkBoolean(includeDistances, 'includeDistances');
+    this.#pool ??= new QueryPool(() => this.shareWithThread(), this.#jobs === -1 ? availableParallelism() : this.#jobs);
+    return this.#pool.run(kind, data, rows, width, n, searchK, includeDistances);
+  }
+
+  /** @internal For tests: makes one pool worker exit, as a crash would. */
+  crashPoolWorkerForTest(): Promise<unknown> {
+    this.#pool ??= new QueryPool(() => this.shareWithThread(), this.#jobs === -1 ? availableParallelism() : this.#jobs);
+    return this.#pool.run('crash-for-test', new Float64Array(1), 1, 1, 1, -1, false);
+  }
+
+  /** The index's memory changes (build, unbuild, load, save, unload): workers searching the old one must go. */
+  #dropPool(): void {
+    if (this.#pool) void this.close();
+  }
+
+  override unbuild(): void {
+    super.unbuild();
+    this.#dropPool();
+  }
+
   /** Builds on worker threads when nJobs asks for more than one and the index's memory is shared. */
   protected override buildForest(request: ForestRequest): number[] {
     const workers = buildWorkers(request);
@@ -92,11 +153,14 @@ export class AnnoyIndex extends PortableAnnoyIndex {
 
   override build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {
     super.build(nTrees, nJobs, options);
+    this.#dropPool();
+    this.#jobs = nJobs;
     this.#buildSeed = this.treeSeed?.toString() ?? null;
   }
 
   override unload(): void {
     super.unload();
+    this.#dropPool();
     this.#buildSeed = null;
     this.#sidecar = null;
   }
@@ -122,6 +186,7 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     }
     this.#buildSeed = seed;
     this.#sidecar = this.#written;
+    this.#dropPool();
   }
 
   /** Reads the whole file; refuses it when a sidecar proves it was built with another f or metric. */

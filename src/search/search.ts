@@ -41,6 +41,8 @@ export class Searcher {
       this.seen = new Uint32Array(0);
       // Start with a modest queue; a walk that needs more gets the most it could ever need (below).
       this.workspace = workspace ?? allocateWalkWorkspace(store, roots, nItems, Math.min(1 << 16, maxQueue(roots, store)));
+      // Stamps start again at 1: clear marks an earlier searcher on this workspace may have left.
+      if (workspace) arena.u32.fill(0, workspace.seen >>> 2, (workspace.seen >>> 2) + nItems);
     } else {
       this.seen = new Uint32Array(nItems);
     }

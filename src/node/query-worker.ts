@@ -1,0 +1,40 @@
+// A worker thread of the query pool: it searches the index's shared memory in place (nothing is
+// copied per worker) and answers batches of queries posted by pool.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SharedIndex } from '../annoy-index.ts';
+import { AnnoyIndex } from '../annoy-index.ts';
+
+export interface QueryTask {
+  id: number;
+  kind: 'vectors' | 'items' | 'crash-for-test';
+  /** Vectors as rows of f values (Float64Array keeps every value exactly as given), or item ids. */
+  data: Float64Array;
+  n: number;
+  searchK: number;
+  includeDistances: boolean;
+}
+
+export type QueryReply =
+  | { id: number; results: (number[] | { ids: number[]; distances: number[] })[] }
+  | { id: number; error: { name: string; message: string }; position: number };
+
+const index = AnnoyIndex.fromSharedThread(workerData as SharedIndex);
+const f = index.f;
+
+parentPort!.on('message', (task: QueryTask) => {
+  if (task.kind === 'crash-for-test') process.exit(3);
+  const count = task.kind === 'vectors' ? task.data.length / f : task.data.length;
+  const results: QueryReply & { results: unknown[] } = { id: task.id, results: [] };
+  for (let k = 0; k < count; k++) {
+    try {
+      results.results.push(task.kind === 'vectors'
+        ? index.getNnsByVector(task.data.subarray(k * f, (k + 1) * f), task.n, task.searchK, task.includeDistances)
+        : index.getNnsByItem(task.data[k], task.n, task.searchK, task.includeDistances));
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      parentPort!.postMessage({ id: task.id, error: { name: err.name, message: err.message }, position: k } satisfies QueryReply);
+      return;
+    }
+  }
+  parentPort!.postMessage(results);
+});
