@@ -1,0 +1,75 @@
+// Checks the packed tarball itself, beyond what publint and attw look at:
+//   node compat/check-package.mjs annoy-ts-X.Y.Z.tgz
+// - only what users need: package.json, README, dist/**/*.js and .d.ts (no sources, tests, source
+//   maps, build info);
+// - dist is fresh: every compiled file has its source in src/ and every source its .js and .d.ts
+//   (a stale dist/ would otherwise be published as is);
+// - no install scripts; ESM; engines; sideEffects: false; every `exports` condition lists `types`
+//   first and points at files that are in the tarball; the bin exists and has a shebang.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tarball = process.argv[2];
+const failures = [];
+const fail = (message) => failures.push(message);
+
+const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n')
+  .filter((f) => !f.endsWith('/')).map((f) => f.replace(/^package\//, '')).sort();
+const read = (file) => execFileSync('tar', ['-xzOf', tarball, `package/${file}`], { encoding: 'utf8' });
+const pkg = JSON.parse(read('package.json'));
+
+// What is in it.
+const allowed = /^(package\.json|README\.md|LICENSE(\.md|\.txt)?|NOTICE|dist\/.+\.(js|d\.ts))$/;
+for (const file of files) if (!allowed.test(file)) fail(`the tarball holds ${file}, which users do not need`);
+if (!files.some((f) => /^LICENSE/.test(f))) console.log(`  note: no LICENSE file in the package (package.json says ${pkg.license})`);
+
+// Fresh: dist/ ↔ src/.
+const sources = listTs(join(root, 'src')).map((f) => relative(join(root, 'src'), f)).filter((f) => !f.startsWith('kernels/assembly/'));
+const js = files.filter((f) => f.endsWith('.js')).map((f) => f.slice('dist/'.length));
+for (const file of js) if (!sources.includes(file.replace(/\.js$/, '.ts'))) fail(`dist/${file} has no source in src/: stale build output (rm -rf dist && npm run build)`);
+for (const source of sources) {
+  const base = source.replace(/\.ts$/, '');
+  if (!files.includes(`dist/${base}.js`) || !files.includes(`dist/${base}.d.ts`)) fail(`src/${source} is not compiled into the tarball (dist/${base}.js + .d.ts)`);
+}
+
+// package.json.
+for (const hook of ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare']) {
+  if (pkg.scripts?.[hook]) fail(`package.json has an install-time script "${hook}"`);
+}
+if (pkg.type !== 'module') fail('package.json: "type" is not "module"');
+if (!pkg.engines?.node) fail('package.json: no engines.node');
+if (pkg.sideEffects !== false) fail('package.json: sideEffects is not false');
+if (typeof pkg.exports !== 'object') fail('package.json: no exports map');
+const targets = [];
+const walk = (node, path) => {
+  if (typeof node === 'string') { targets.push([path, node]); return; }
+  const keys = Object.keys(node);
+  // A condition object that maps straight to files must start with its declarations.
+  const leaf = keys.every((k) => !k.startsWith('.') && typeof node[k] === 'string');
+  if (leaf && keys[0] !== 'types') fail(`${path}: "types" is not the first condition (${keys.join(', ')})`);
+  for (const k of keys) walk(node[k], `${path} → ${k}`);
+};
+walk(pkg.exports, 'exports');
+for (const [path, target] of targets) if (!files.includes(target.replace(/^\.\//, ''))) fail(`${path} → ${target}: not in the tarball`);
+for (const field of ['main', 'types']) if (pkg[field] && !files.includes(pkg[field].replace(/^\.\//, ''))) fail(`"${field}": ${pkg[field]} is not in the tarball`);
+for (const [name, target] of Object.entries(pkg.bin ?? {})) {
+  const file = target.replace(/^\.\//, '');
+  if (!files.includes(file)) fail(`bin ${name} → ${target}: not in the tarball`);
+  else if (!read(file).startsWith('#!/usr/bin/env node\n')) fail(`bin ${name} → ${target}: no "#!/usr/bin/env node" line`);
+}
+
+const count = (re) => files.filter((f) => re.test(f)).length;
+console.log(`package: ${files.length} files (${count(/\.js$/)} .js, ${count(/\.d\.ts$/)} .d.ts), dependencies: ${Object.keys(pkg.dependencies ?? {}).join(', ') || 'none'}`);
+for (const failure of failures) console.log(`  ✗ ${failure}`);
+process.exitCode = failures.length === 0 ? 0 : 1;
+
+function listTs(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const path = join(dir, d.name);
+    return d.isDirectory() ? listTs(path) : d.name.endsWith('.ts') && !d.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
