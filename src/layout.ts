@@ -8,7 +8,7 @@ export interface IndexMemory {
   readonly arena: Arena;
   /** The query vector, prepared as a record (angular norm, dot's zero extra component, packed bits…). */
   readonly query: Records;
-  /** Two-means centroids (2 records) and the split plane being computed (1 record). */
+  /** Two-means centroids (2 records, and a third as kernel scratch) and the split plane being computed (1 record). */
   readonly centroids: Records;
   readonly plane: Records;
   /** Room for batched kernel calls: record ids in, float32 results out. */
@@ -27,9 +27,9 @@ export interface Batch {
 const BATCH = 4096;
 
 export function createIndexMemory(recordBytes: number, storeRecords: number): IndexMemory {
-  const arena = new Arena(4 * recordBytes + 8 * BATCH + storeRecords * recordBytes + 64);
+  const arena = new Arena(5 * recordBytes + 8 * BATCH + storeRecords * recordBytes + 64);
   const query = new Records(arena, recordBytes, 1);
-  const centroids = new Records(arena, recordBytes, 2);
+  const centroids = new Records(arena, recordBytes, 3);
   const plane = new Records(arena, recordBytes, 1);
   const batch = { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) };
   const store = new Records(arena, recordBytes, storeRecords, true);

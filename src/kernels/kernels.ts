@@ -17,6 +17,10 @@ export interface Kernels {
   hamming(a: number, b: number, words64: number): number;
   /** out[j] = dotExact(a, vector of record ids[j]); records at base + id·stride, vectors `off` bytes in. */
   dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
+  /** out[0] = exact(a, x), out[1] = exact(b, x) for the dot product, squared euclidean or manhattan distance. */
+  dotExactPair(a: number, b: number, x: number, n: number, out: number): void;
+  euclideanExactPair(a: number, b: number, x: number, n: number, out: number): void;
+  manhattanExactPair(a: number, b: number, x: number, n: number, out: number): void;
   /** Two-means centroid update p = (p·c + x/norm) / (c + 1), element-wise in float32. */
   centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
   /** out[j] = the search distance from the query vector at q to record ids[j]; kind: see DistanceKind. */
@@ -57,6 +61,10 @@ export function jsKernels(views: KernelViews): Kernels {
     const i32 = new Int32Array(views.f32.buffer), f32 = views.f32;
     for (let j = 0; j < count; j++) f32[(out >>> 2) + j] = fn(base + i32[(ids >>> 2) + j] * stride + off);
   };
+  const pair = (fn: (a: number, b: number, n: number) => number, a: number, b: number, x: number, n: number, out: number) => {
+    views.f32[out >>> 2] = fn(a, x, n);
+    views.f32[(out >>> 2) + 1] = fn(b, x, n);
+  };
   return {
     kind: 'js',
     dotExact: exactDot,
@@ -68,6 +76,9 @@ export function jsKernels(views: KernelViews): Kernels {
     hamming: popcount,
     walk: null,
     setQueueCapacity: () => {},
+    dotExactPair: (a, b, x, n, out) => pair(exactDot, a, b, x, n, out),
+    euclideanExactPair: (a, b, x, n, out) => pair(exactL2, a, b, x, n, out),
+    manhattanExactPair: (a, b, x, n, out) => pair(exactL1, a, b, x, n, out),
     dotExactMany: (a, base, stride, off, ids, count, out, n) => each(base, stride, off, ids, count, out, (x) => exactDot(a, x, n)),
     centroidUpdate: (p, x, n, c, norm) => {
       const f32 = views.f32, pw = p >>> 2, xw = x >>> 2;
@@ -95,6 +106,9 @@ type WalkExport = (q: number, n: number, base: number, stride: number, nItems: n
   limit: number, seen: number, stamp: number, cand: number, dist: number, queue: number) => number;
 
 interface KernelExports {
+  dotExactPair(a: number, b: number, x: number, n: number, out: number): void;
+  euclideanExactPair(a: number, b: number, x: number, n: number, out: number): void;
+  manhattanExactPair(a: number, b: number, x: number, n: number, out: number): void;
   searchAngular: WalkExport;
   searchEuclidean: WalkExport;
   searchManhattan: WalkExport;
@@ -223,6 +237,9 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
     manhattan: k.manhattan,
     hamming: k.hamming,
     dotExactMany: k.dotExactMany,
+    dotExactPair: k.dotExactPair,
+    euclideanExactPair: k.euclideanExactPair,
+    manhattanExactPair: k.manhattanExactPair,
     centroidUpdate: k.centroidUpdate,
     distancesMany: k.distancesMany,
     setQueueCapacity: k.setQueueCapacity,

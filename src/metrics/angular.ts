@@ -3,7 +3,7 @@ import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
 import { layout, type Metric } from './metric.ts';
-import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+import { normalizeVector, pairDistances, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
 
@@ -41,9 +41,25 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
     // A stored norm of 0 means "not stored" (files from old Annoy versions): recompute it.
     const pp = f32[a.word(ai) + 1] || k.dotExact(this.vec(a, ai), this.vec(a, ai), this.f);
     const qq = f32[b.word(bi) + 1] || k.dotExact(this.vec(b, bi), this.vec(b, bi), this.f);
+    return this.fromDot(pp, qq, pq);
+  }
+
+  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
+    const pq = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
+    const pq0 = pq[0], pq1 = pq[1];
+    const f32 = store.arena.f32, kernels = store.arena.kernels;
+    // The item's stored squared norm is exactly the dot product Annoy's get_norm recomputes.
+    const x = this.vec(store, k);
+    const xx = f32[store.word(k) + 1] || kernels.dotExact(x, x, this.f);
+    out[0] = this.fromDot(f32[centroids.word(0) + 1] || kernels.dotExact(this.vec(centroids, 0), this.vec(centroids, 0), this.f), xx, pq0);
+    out[1] = this.fromDot(f32[centroids.word(1) + 1] || kernels.dotExact(this.vec(centroids, 1), this.vec(centroids, 1), this.f), xx, pq1);
+    out[2] = fround(Math.sqrt(xx));
+  }
+
+  /** 2 − 2·cos from squared norms and the dot product, rounded as Annoy rounds it. */
+  private fromDot(pp: number, qq: number, pq: number): number {
     const ppqq = fround(pp * qq);
-    if (ppqq > 0) return fround(2.0 - (2.0 * pq) / fround(Math.sqrt(ppqq)));
-    return 2.0;
+    return ppqq > 0 ? fround(2.0 - (2.0 * pq) / fround(Math.sqrt(ppqq))) : 2.0;
   }
 
   normalizedDistance(d: number): number {

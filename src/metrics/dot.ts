@@ -3,7 +3,7 @@ import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
 import { layout, type Metric } from './metric.ts';
-import { subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+import { pairDistances, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
 const DOT_FACTOR = 3;
@@ -52,6 +52,14 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return -a.arena.kernels.dotExact(this.vec(a, ai), this.vec(b, bi), this.f);
+  }
+
+  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
+    const d = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
+    out[0] = -d[0];
+    out[1] = -d[1];
+    const x = this.vec(store, k);
+    out[2] = fround(Math.sqrt(store.arena.kernels.dotExact(x, x, this.f)));
   }
 
   normalizedDistance(d: number): number {

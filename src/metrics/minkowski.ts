@@ -3,7 +3,7 @@ import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
 import { layout, type Metric } from './metric.ts';
-import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+import { normalizeVector, pairDistances, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
 
@@ -27,6 +27,13 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 
   abstract exactDistance(a: Records, ai: number, b: Records, bi: number): number;
   abstract normalizedDistance(d: number): number;
+  protected abstract readonly exactPair: 'euclideanExactPair' | 'manhattanExactPair';
+
+  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
+    const d = pairDistances(store.arena.kernels[this.exactPair], this, centroids, store, k);
+    out[0] = d[0];
+    out[1] = d[1];
+  }
 
   initRecord(): void {}
 
@@ -51,6 +58,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 export class Euclidean extends Minkowski implements Metric {
   readonly name = 'euclidean' as const;
   readonly distanceKind = DistanceKind.Euclidean;
+  protected readonly exactPair = 'euclideanExactPair' as const;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.euclideanExact(this.vec(a, ai), this.vec(b, bi), this.f);
@@ -64,6 +72,7 @@ export class Euclidean extends Minkowski implements Metric {
 export class Manhattan extends Minkowski implements Metric {
   readonly name = 'manhattan' as const;
   readonly distanceKind = DistanceKind.Manhattan;
+  protected readonly exactPair = 'manhattanExactPair' as const;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.manhattanExact(this.vec(a, ai), this.vec(b, bi), this.f);

@@ -3,6 +3,7 @@ import type { Kiss64 } from '../random/kiss64.ts';
 import type { Metric } from './metric.ts';
 
 const ITERATIONS = 200;
+const scratch = new Float64Array(3);
 const fround = Math.fround;
 
 /** The hooks two-means needs beyond the Metric interface. */
@@ -11,6 +12,11 @@ export interface TwoMeansPolicy {
   readonly cosine: boolean;
   /** Normalises a centroid in place (only called when `cosine`). */
   normalizeCentroid(c: Records, ci: number): void;
+  /**
+   * Item k's exact distances to centroids 0 and 1 and (when `cosine`) its norm, into `out`
+   * (centroid record 2 is scratch for the kernels).
+   */
+  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void;
 }
 
 /**
@@ -40,12 +46,14 @@ export function twoMeans(
   metric.initRecord(centroids, 1);
 
   let ic = 1, jc = 1;
+  const out = scratch;
   for (let l = 0; l < ITERATIONS; l++) {
     const k = ids[lo + rng.index(count)];
-    const di = fround(ic * metric.exactDistance(centroids, 0, store, k));
-    const dj = fround(jc * metric.exactDistance(centroids, 1, store, k));
+    metric.centroidDistances(centroids, store, k, out);
+    const di = fround(ic * out[0]);
+    const dj = fround(jc * out[1]);
     const xp = store.ptr(k) + 4 * vw;
-    const norm = metric.cosine ? fround(Math.sqrt(kernels.dotExact(xp, xp, f))) : 1;
+    const norm = metric.cosine ? out[2] : 1;
     if (!(norm > 0)) continue;
     if (di < dj) {
       kernels.centroidUpdate(centroids.ptr(0) + 4 * vw, xp, f, ic, norm);
@@ -77,4 +85,15 @@ export function normalizeVector(metric: Metric, store: Records, i: number): void
     const v = store.arena.f32, w = p >>> 2;
     for (let z = 0; z < f; z++) v[w + z] = v[w + z] / norm;
   }
+}
+
+/** Exact distances from item k to centroids 0 and 1 with a paired kernel; centroid record 2 takes the results. */
+export function pairDistances(
+  kernel: (a: number, b: number, x: number, n: number, out: number) => void,
+  metric: Metric, centroids: Records, store: Records, k: number,
+): Float32Array {
+  const off = 4 * metric.vectorWord;
+  const out = centroids.ptr(2);
+  kernel(centroids.ptr(0) + off, centroids.ptr(1) + off, store.ptr(k) + off, metric.vectorWords, out);
+  return centroids.arena.f32.subarray(out >>> 2, (out >>> 2) + 2);
 }

@@ -40,7 +40,7 @@ try {
   const sink = new LocalSink(rb >>> 2, metric.childrenWord, data.nItems);
   const roots = buildTrees({
     store, sink, metric, nItems: data.nItems, rng: new Kiss64(BigInt(data.seed)),
-    scratch: { centroids: new Records(arena, rb, 2, false, data.centroids), plane: new Records(arena, rb, 1, false, data.plane), batch: data.batch },
+    scratch: { centroids: new Records(arena, rb, 3, false, data.centroids), plane: new Records(arena, rb, 1, false, data.plane), batch: data.batch },
     onProgress: (p) => {
       Atomics.store(control, 1 + 2 * slot, p.placed === p.items ? 0 : p.placed);
       Atomics.store(control, 2 + 2 * slot, p.trees);

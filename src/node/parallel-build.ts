@@ -36,7 +36,7 @@ export function buildForestInParallel(request: ForestRequest, workers: number): 
 
   // Scratch records and batch windows for each worker, in the shared memory (allocated before any starts).
   const scratch = Array.from({ length: workers }, () => ({
-    centroids: arena.alloc(2 * rb), plane: arena.alloc(rb),
+    centroids: arena.alloc(3 * rb), plane: arena.alloc(rb),
     batch: { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) },
   }));
   const control = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * workers)));

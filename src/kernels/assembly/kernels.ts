@@ -121,16 +121,20 @@ export function hamming(a: usize, b: usize, n: i32): u32 {
 // One call for many records saves a JS→WebAssembly crossing per record. Records are found at
 // base + ids[j] * stride (+ `off` bytes to the vector); results go to out[j] (float32).
 
-/** out[j] = exact dot(a, record j's vector): four independent scalar chains at a time, each summed in order. */
+/** out[j] = exact dot(a, record j's vector): eight independent scalar chains at a time, each summed in order. */
 export function dotExactMany(a: usize, base: usize, stride: i32, off: i32, ids: usize, count: i32, out: usize, n: i32): void {
   let j = 0;
-  for (; j + 4 <= count; j += 4) {
+  for (; j + 8 <= count; j += 8) {
     const p = <usize>j << 2;
     const x0 = base + <usize>(load<i32>(ids + p) * stride + off);
     const x1 = base + <usize>(load<i32>(ids + p, 4) * stride + off);
     const x2 = base + <usize>(load<i32>(ids + p, 8) * stride + off);
     const x3 = base + <usize>(load<i32>(ids + p, 12) * stride + off);
-    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+    const x4 = base + <usize>(load<i32>(ids + p, 16) * stride + off);
+    const x5 = base + <usize>(load<i32>(ids + p, 20) * stride + off);
+    const x6 = base + <usize>(load<i32>(ids + p, 24) * stride + off);
+    const x7 = base + <usize>(load<i32>(ids + p, 28) * stride + off);
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
     for (let i = 0; i < n; i++) {
       const o = <usize>i << 2;
       const v = load<f32>(a + o);
@@ -138,17 +142,52 @@ export function dotExactMany(a: usize, base: usize, stride: i32, off: i32, ids: 
       s1 += v * load<f32>(x1 + o);
       s2 += v * load<f32>(x2 + o);
       s3 += v * load<f32>(x3 + o);
+      s4 += v * load<f32>(x4 + o);
+      s5 += v * load<f32>(x5 + o);
+      s6 += v * load<f32>(x6 + o);
+      s7 += v * load<f32>(x7 + o);
     }
     store<f32>(out + p, s0);
     store<f32>(out + p, s1, 4);
     store<f32>(out + p, s2, 8);
     store<f32>(out + p, s3, 12);
+    store<f32>(out + p, s4, 16);
+    store<f32>(out + p, s5, 20);
+    store<f32>(out + p, s6, 24);
+    store<f32>(out + p, s7, 28);
   }
   for (; j < count; j++) {
     const p = <usize>j << 2;
     store<f32>(out + p, dotExact(a, base + <usize>(load<i32>(ids + p) * stride + off), n));
   }
 }
+
+// Two-means needs the same item's distance to both centroids: two exact chains side by side.
+// kind 0: dot products (angular, dot), 1: squared euclidean, 2: manhattan; results in out[0], out[1].
+// @ts-ignore: decorator
+@inline function exactPair(kind: i32, a: usize, b: usize, x: usize, n: i32, out: usize): void {
+  let s0: f32 = 0, s1: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    if (kind == 0) {
+      s0 += load<f32>(a + o) * v;
+      s1 += load<f32>(b + o) * v;
+    } else if (kind == 1) {
+      const t0 = load<f32>(a + o) - v, t1 = load<f32>(b + o) - v;
+      s0 += t0 * t0;
+      s1 += t1 * t1;
+    } else {
+      s0 += Mathf.abs(load<f32>(a + o) - v);
+      s1 += Mathf.abs(load<f32>(b + o) - v);
+    }
+  }
+  store<f32>(out, s0);
+  store<f32>(out, s1, 4);
+}
+export function dotExactPair(a: usize, b: usize, x: usize, n: i32, out: usize): void { exactPair(0, a, b, x, n, out); }
+export function euclideanExactPair(a: usize, b: usize, x: usize, n: i32, out: usize): void { exactPair(1, a, b, x, n, out); }
+export function manhattanExactPair(a: usize, b: usize, x: usize, n: i32, out: usize): void { exactPair(2, a, b, x, n, out); }
 
 /** Annoy's two-means centroid update, element-wise (so SIMD lanes round exactly like scalar code): p = (p·c + x/norm) / (c + 1). */
 export function centroidUpdate(p: usize, x: usize, n: i32, c: f32, norm: f32): void {

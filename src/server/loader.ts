@@ -1,0 +1,196 @@
+// Loading an index for the server without stalling the event loop: the file and its sidecar are
+// read asynchronously (libuv's thread pool), the CRC-32 is computed in slices with yields in
+// between, and only the final copy into the index's WebAssembly memory (fromBuffer) runs in one go.
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { AnnoyFormatError, AnnoyIndex, AnnoyIOError, crc32, parseSidecar, sidecarPath, type MetricName, type Sidecar } from '../node/index.ts';
+
+/** What the server knows about one loaded index file. */
+export interface LoadedIndex {
+  index: AnnoyIndex;
+  /** The path as configured (maybe a symbolic link). */
+  path: string;
+  /** The file actually read (links resolved): its sidecar and labels are looked up beside it. */
+  realPath: string;
+  sidecar: Sidecar | null;
+  labels: Labels | null;
+  /** Size and modification time of the index and its sidecar: a changed file shows here. */
+  fingerprint: string;
+  /** Milliseconds the load took, and how long of that the event loop was blocked at most. */
+  millis: number;
+  blockedMillis: number;
+}
+
+export interface LoadOptions {
+  /** For files without a sidecar (written by Annoy itself): the dimension and metric. */
+  f?: number;
+  metric?: MetricName;
+  /** Check the file's CRC-32 against the sidecar (default true). */
+  verifyChecksum?: boolean;
+}
+
+/** Item labels (a JSON array beside the index, named by the sidecar): label of item i at i. */
+export class Labels {
+  #byLabel: Map<string, number> | null = null;
+
+  constructor(readonly file: string, readonly list: readonly (string | null)[]) {}
+
+  get(id: number): string | null {
+    return this.list[id] ?? null;
+  }
+
+  /** The smallest id with this label, or undefined. */
+  find(label: string): number | undefined {
+    if (!this.#byLabel) {
+      const map = new Map<string, number>();
+      this.list.forEach((l, i) => {
+        if (l !== null && !map.has(l)) map.set(l, i);
+      });
+      this.#byLabel = map;
+    }
+    return this.#byLabel.get(label);
+  }
+}
+
+function ioError(what: string, path: string, cause: unknown): AnnoyIOError {
+  const e = cause as NodeJS.ErrnoException;
+  const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
+  return new AnnoyIOError(`cannot read ${what} ${path}: ${reason}`, { cause });
+}
+
+async function textIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw ioError('the sidecar', path, cause);
+  }
+}
+
+async function fingerprintOf(paths: string[]): Promise<string> {
+  const parts: string[] = [];
+  for (const p of paths) {
+    try {
+      const s = await stat(p);
+      parts.push(`${s.ino}:${s.size}:${s.mtimeMs}`);
+    } catch {
+      parts.push('-');
+    }
+  }
+  return parts.join('|');
+}
+
+/** The identity of what `path` currently points at (to skip reloading an unchanged file). */
+export async function currentFingerprint(path: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    return 'missing';
+  }
+  return `${real}|${await fingerprintOf([real, sidecarPath(real)])}`;
+}
+
+const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+const SLICE = 8 << 20;
+
+/** CRC-32 in 8 MiB slices (≈ 2 ms each), yielding to the event loop in between. */
+async function crc32Sliced(bytes: Uint8Array, track: (ms: number) => void): Promise<number> {
+  if (!nativeCrc) {
+    const t = performance.now();
+    const sum = crc32(bytes);
+    track(performance.now() - t);
+    return sum;
+  }
+  let value = 0;
+  for (let at = 0; at < bytes.length; at += SLICE) {
+    const t = performance.now();
+    value = nativeCrc(bytes.subarray(at, Math.min(bytes.length, at + SLICE)), value);
+    track(performance.now() - t);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return value >>> 0;
+}
+
+/**
+ * Loads the index at `path` (its sidecar and labels too) into a new AnnoyIndex, checking it the
+ * way AnnoyIndex.open does: the sidecar's dimension, metric, size, item count and checksum must
+ * all agree with the file. Any problem throws an AnnoyError naming the file and what is wrong.
+ */
+export async function loadIndex(path: string, options: LoadOptions = {}): Promise<LoadedIndex> {
+  const started = performance.now();
+  let blocked = 0;
+  const track = (ms: number) => (blocked = Math.max(blocked, ms));
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (cause) {
+    throw ioError('the index', path, cause);
+  }
+  const where = sidecarPath(real);
+  const fingerprint = `${real}|${await fingerprintOf([real, where])}`;
+  const text = await textIfExists(where);
+  let sidecar: Sidecar | null = null;
+  if (text !== null) {
+    sidecar = parseSidecar(text, where);
+    if (options.f !== undefined && options.f !== sidecar.f) throw new AnnoyFormatError(`${where} says f = ${sidecar.f}, but --f ${options.f} was given`);
+    if (options.metric !== undefined && options.metric !== sidecar.metric) {
+      throw new AnnoyFormatError(`${where} says metric ${sidecar.metric}, but --metric ${options.metric} was given`);
+    }
+  } else if (options.f === undefined || options.metric === undefined) {
+    throw new AnnoyFormatError(
+      `${path} has no sidecar (${where}), so its dimension and metric are unknown: pass --f and --metric, or save it with annoy-ts`,
+    );
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(real);
+  } catch (cause) {
+    throw ioError('the index', real, cause);
+  }
+  let index: AnnoyIndex;
+  if (sidecar) {
+    if (bytes.length !== sidecar.byteLength) {
+      throw new AnnoyFormatError(`${real} is ${bytes.length} bytes, but ${where} describes a ${sidecar.byteLength}-byte index (a partial copy, or a stale sidecar)`);
+    }
+    if (options.verifyChecksum !== false) {
+      const sum = `crc32:${(await crc32Sliced(bytes, track)).toString(16).padStart(8, '0')}`;
+      if (sum !== sidecar.checksum) throw new AnnoyFormatError(`${real} has checksum ${sum}, but ${where} says ${sidecar.checksum}: the file is damaged or was replaced without its sidecar`);
+    }
+    const t = performance.now();
+    index = AnnoyIndex.fromBuffer(bytes, sidecar);
+    track(performance.now() - t);
+  } else {
+    const t = performance.now();
+    index = AnnoyIndex.fromBuffer(bytes, options.f!, options.metric!);
+    track(performance.now() - t);
+  }
+  let labels: Labels | null = null;
+  if (sidecar?.labels !== undefined) labels = await readLabels(join(dirname(real), sidecar.labels), index.getNItems(), track);
+  return { index, path, realPath: real, sidecar, labels, fingerprint, millis: performance.now() - started, blockedMillis: blocked };
+}
+
+async function readLabels(file: string, nItems: number, track: (ms: number) => void): Promise<Labels> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw ioError('the labels file', file, cause);
+  }
+  const t = performance.now();
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch (cause) {
+    throw new AnnoyFormatError(`${file} (the index's labels) is not valid JSON: ${(cause as Error).message}`);
+  }
+  if (!Array.isArray(list) || list.some((l) => l !== null && typeof l !== 'string')) {
+    throw new AnnoyFormatError(`${file} (the index's labels) must be a JSON array of strings and nulls`);
+  }
+  if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items`);
+  const labels = new Labels(file, list as (string | null)[]);
+  labels.find(''); // builds the lookup table now, not during the first request
+  track(performance.now() - t);
+  return labels;
+}
