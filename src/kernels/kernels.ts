@@ -105,27 +105,14 @@ export function jsKernels(views: KernelViews): Kernels {
 type WalkExport = (q: number, n: number, base: number, stride: number, nItems: number, K: number, roots: number, nRoots: number,
   limit: number, seen: number, stamp: number, cand: number, dist: number, queue: number) => number;
 
-interface KernelExports {
-  dotExactPair(a: number, b: number, x: number, n: number, out: number): void;
-  euclideanExactPair(a: number, b: number, x: number, n: number, out: number): void;
-  manhattanExactPair(a: number, b: number, x: number, n: number, out: number): void;
+/** The module's exports: the kernels as the interface lists them, plus one walk per metric. */
+type KernelExports = Omit<Kernels, 'kind' | 'walk'> & {
   searchAngular: WalkExport;
   searchEuclidean: WalkExport;
   searchManhattan: WalkExport;
   searchDot: WalkExport;
   searchHamming: WalkExport;
-  setQueueCapacity(entries: number): void;
-  dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
-  centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
-  distancesMany(kind: number, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
-  dotExact(a: number, b: number, n: number): number;
-  euclideanExact(a: number, b: number, n: number): number;
-  manhattanExact(a: number, b: number, n: number): number;
-  dot(a: number, b: number, n: number): number;
-  euclidean(a: number, b: number, n: number): number;
-  manhattan(a: number, b: number, n: number): number;
-  hamming(a: number, b: number, n: number): number;
-}
+};
 
 /** The parts of the WebAssembly API used here (typed locally so no DOM typings leak into ours). */
 export interface WasmMemory {
@@ -226,23 +213,12 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
   const compiledModule = choice === 'js' ? null : kernelModule();
   if (!compiledModule || !WASM) return null;
   const k = new WASM.Instance(compiledModule.module, { env: { memory } }).exports as KernelExports;
-  const walks: WalkExport[] = [k.searchAngular, k.searchEuclidean, k.searchManhattan, k.searchDot, k.searchHamming];
+  const { searchAngular, searchEuclidean, searchManhattan, searchDot, searchHamming, ...kernels } = k;
+  // Indexed by DistanceKind.
+  const walks: WalkExport[] = [searchAngular, searchEuclidean, searchManhattan, searchDot, searchHamming];
   return {
+    ...kernels,
     kind: 'wasm-simd',
-    dotExact: k.dotExact,
-    euclideanExact: k.euclideanExact,
-    manhattanExact: k.manhattanExact,
-    dot: k.dot,
-    euclidean: k.euclidean,
-    manhattan: k.manhattan,
-    hamming: k.hamming,
-    dotExactMany: k.dotExactMany,
-    dotExactPair: k.dotExactPair,
-    euclideanExactPair: k.euclideanExactPair,
-    manhattanExactPair: k.manhattanExactPair,
-    centroidUpdate: k.centroidUpdate,
-    distancesMany: k.distancesMany,
-    setQueueCapacity: k.setQueueCapacity,
     walk: (kind, w) => {
       const fn = walks[kind];
       return fn(w.query, w.n, w.base, w.stride, w.nItems, w.leafCapacity, w.roots, w.nRoots, w.limit, w.seen, w.stamp, w.candidates, w.distances, w.queue);
