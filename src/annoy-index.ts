@@ -8,7 +8,7 @@ import { Arena, Records } from './records.ts';
 import { createMetric, describe } from './metrics/index.ts';
 import type { Metric, MetricName } from './metrics/metric.ts';
 import { KISS64_DEFAULT_SEED, Kiss64 } from './random/kiss64.ts';
-import { allocateWalkWorkspace, maxQueue, Searcher, type SearchResult, type WalkWorkspace } from './search/search.ts';
+import { allocateWalkWorkspace, maxQueue, reuseWalkWorkspace, Searcher, type SearchResult, type WalkWorkspace } from './search/search.ts';
 import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from './validate.ts';
 
 export type { BuildProgress, MetricName, SearchResult };
@@ -157,7 +157,14 @@ export class AnnoyIndex {
     const listener = options.onProgress && log
       ? (p: BuildProgress) => { log(p); options.onProgress!(p); }
       : options.onProgress ?? log;
-    const roots = this.buildForest({ memory, metric: this.policy, nItems: this.nItems, nTrees, nJobs, seed: this.seed, onProgress: listener });
+    let roots: number[];
+    try {
+      roots = this.buildForest({ memory, metric: this.policy, nItems: this.nItems, nTrees, nJobs, seed: this.seed, onProgress: listener });
+    } catch (e) {
+      // A build that fails half-way (a throwing onProgress, out of memory) leaves no tree records behind.
+      store.truncate(this.nItems);
+      throw e;
+    }
     this.roots = roots;
     this.builtWith = this.seed;
     this.state = 'built';
@@ -178,6 +185,8 @@ export class AnnoyIndex {
     if (this.state === 'loaded') throw new AnnoyStateError('cannot unbuild a loaded index: it is read-only');
     if (this.state !== 'built') throw new AnnoyStateError('the index is not built');
     this.memory!.store.truncate(this.nItems);
+    // New items and trees may grow the store over the search workspace.
+    this.memory!.walk = null;
     this.roots = [];
     this.builtWith = null;
     this.state = 'adding';
@@ -362,7 +371,7 @@ export class AnnoyIndex {
     store.count = shared.nNodes;
     const query = new Records(arena, rb, 1, false, shared.query);
     // Searching threads never build: centroids and plane are never touched.
-    this.memory = { arena, query, centroids: query, plane: query, batch: shared.batch, store };
+    this.memory = { arena, query, centroids: query, plane: query, batch: shared.batch, store, walk: shared.walk };
     this.roots = shared.roots;
     this.nItems = shared.nItems;
     this.state = 'loaded';
@@ -428,8 +437,11 @@ export class AnnoyIndex {
 
   private ready(call: string): Searcher {
     if (this.state === 'adding') throw new AnnoyStateError(`${call}: the index has not been built: call build() or load() first`);
-    const { store, query, batch } = this.memory!;
-    return (this.searcher ??= new Searcher(store, this.policy, this.roots, this.nItems, query, batch));
+    if (this.searcher) return this.searcher;
+    const memory = this.memory!;
+    const { store, query, batch } = memory;
+    if (store.arena.kernels.walk) memory.walk = reuseWalkWorkspace(memory.walk, store, this.roots, this.nItems);
+    return (this.searcher = new Searcher(store, this.policy, this.roots, this.nItems, query, batch, memory.walk ?? undefined));
   }
 
   private checkExistingId(i: number): void {

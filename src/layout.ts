@@ -1,4 +1,5 @@
 import { Arena, Records } from './records.ts';
+import type { WalkWorkspace } from './search/search.ts';
 
 /**
  * Everything one index keeps in its arena: scratch records for the query and the builder, then
@@ -14,6 +15,8 @@ export interface IndexMemory {
   /** Room for batched kernel calls: record ids in, float32 results out. */
   readonly batch: Batch;
   readonly store: Records;
+  /** The WebAssembly walk's workspace, kept for the next searcher (dropped when the store may grow over it). */
+  walk: WalkWorkspace | null;
 }
 
 /** A window in the arena for one batched kernel call of up to `capacity` records. */
@@ -33,5 +36,5 @@ export function createIndexMemory(recordBytes: number, storeRecords: number): In
   const plane = new Records(arena, recordBytes, 1);
   const batch = { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) };
   const store = new Records(arena, recordBytes, storeRecords, true);
-  return { arena, query, centroids, plane, batch, store };
+  return { arena, query, centroids, plane, batch, store, walk: null };
 }

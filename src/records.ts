@@ -155,9 +155,14 @@ export class Records {
   reserve(n: number): void {
     if (n <= this.capacity) return;
     if (!this.growable) throw new Error('internal: this record region cannot grow');
+    const oldEnd = this.byteOffset + this.capacity * this.recordBytes;
+    const usedEnd = this.arena.top;
     this.arena.ensure(this.byteOffset + n * this.recordBytes);
     this.capacity = Math.floor((this.arena.buffer.byteLength - this.byteOffset) / this.recordBytes);
     this.arena.top = this.byteOffset + this.capacity * this.recordBytes;
+    // Regions handed out above the store since (a search workspace) now belong to it: records must
+    // start zero-filled. Memory beyond the old top is fresh, hence zero already.
+    if (usedEnd > oldEnd) this.arena.u8.fill(0, oldEnd, Math.min(usedEnd, this.arena.top));
   }
 
   /** Appends one zero-filled record and returns its id. */

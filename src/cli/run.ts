@@ -30,9 +30,14 @@ const COMMANDS: Command[] = [
     summary: 'recall@k against exact search on a sample of queries, and queries per second',
     load: async () => (await import('./commands/eval.ts')).evaluate,
   },
+  {
+    name: 'serve',
+    summary: 'an HTTP query service for one or more indexes, with hot index swaps',
+    load: async () => (await import('./commands/serve.ts')).serve,
+  },
 ];
 
-export const USAGE = `annoy-ts — build, query, inspect and evaluate Annoy indexes
+export const USAGE = `annoy-ts — build, query, inspect, evaluate and serve Annoy indexes
 
 Usage: annoy-ts <command> [options]
 

@@ -54,7 +54,15 @@ export function inferLayout(bytes: Uint8Array): LayoutInference {
   }
   const candidates: LayoutCandidate[] = [];
   let rejected = 0;
+  const words = new DataView(buffer, offset, n);
   for (const s of recordSizes(n)) {
+    // Cheap first: the last record's n_descendants is n_items for every layout of this size, and
+    // must lie in 1 … records. Only then is the whole structure walked (which copies the bytes).
+    const m = words.getInt32(n - s, true);
+    if (m < 1 || m > n / s) {
+      rejected += layoutsOfSize(s).length;
+      continue;
+    }
     for (const [metric, f] of layoutsOfSize(s)) {
       const policy = createMetric(f, metric);
       let opened;

@@ -40,7 +40,7 @@ export class Searcher {
     if (arena.kernels.walk) {
       this.seen = new Uint32Array(0);
       // Start with a modest queue; a walk that needs more gets the most it could ever need (below).
-      this.workspace = workspace ?? allocateWalkWorkspace(store, roots, nItems, Math.min(1 << 16, maxQueue(roots, store)));
+      this.workspace = workspace ?? reuseWalkWorkspace(null, store, roots, nItems);
       // Stamps start again at 1: clear marks an earlier searcher on this workspace may have left.
       if (workspace) arena.u32.fill(0, workspace.seen >>> 2, (workspace.seen >>> 2) + nItems);
     } else {
@@ -163,6 +163,9 @@ export class Searcher {
 /** Byte offsets of the WebAssembly walk's state in the index's memory (one per searching thread). */
 export interface WalkWorkspace {
   roots: number;
+  /** Roots and items the workspace has room for (it is reused while they suffice). */
+  rootCapacity: number;
+  itemCapacity: number;
   seen: number;
   candidates: number;
   distances: number;
@@ -179,11 +182,22 @@ export function maxQueue(roots: readonly number[], store: Records): number {
 /** Allocates a walk workspace at the top of the store's arena (call from the thread that owns it). */
 export function allocateWalkWorkspace(store: Records, roots: readonly number[], nItems: number, queueCapacity: number): WalkWorkspace {
   const arena = store.arena;
+  // Room for Annoy's 2q − 1 roots of a saved tiny index, so a save() can reuse the workspace.
+  const rootCapacity = 2 * roots.length + 1;
   const ws = {
-    roots: arena.alloc(4 * roots.length), seen: arena.alloc(4 * nItems), candidates: arena.alloc(4 * nItems),
-    distances: arena.alloc(4 * nItems), queue: arena.alloc(8 * queueCapacity), queueCapacity,
+    roots: arena.alloc(4 * rootCapacity), rootCapacity, itemCapacity: nItems, seen: arena.alloc(4 * nItems),
+    candidates: arena.alloc(4 * nItems), distances: arena.alloc(4 * nItems), queue: arena.alloc(8 * queueCapacity), queueCapacity,
   };
   arena.i32.set(roots, ws.roots >>> 2);
   arena.u32.fill(0, ws.seen >>> 2, (ws.seen >>> 2) + nItems);
   return ws;
+}
+
+/** The workspace `cached` if it has room for these roots and items (roots rewritten), else a new one. */
+export function reuseWalkWorkspace(cached: WalkWorkspace | null, store: Records, roots: readonly number[], nItems: number): WalkWorkspace {
+  if (!cached || cached.rootCapacity < roots.length || cached.itemCapacity < nItems) {
+    return allocateWalkWorkspace(store, roots, nItems, Math.min(1 << 16, maxQueue(roots, store)));
+  }
+  store.arena.i32.set(roots, cached.roots >>> 2);
+  return cached;
 }

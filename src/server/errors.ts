@@ -61,6 +61,7 @@ export function schemaMessage(error: SchemaError, part: string): string {
   const p = error.params;
   switch (error.keyword) {
     case 'type':
+      if (typeof error.data === 'number' && p['type'] !== 'integer') return `${field} is not a finite number (${error.data}: too large for JSON's doubles)`;
       return `${field} must be ${TYPE_WORDS[String(p['type'])] ?? String(p['type'])}, got ${show(error.data)}`;
     case 'required':
       return `${field} is missing the field "${String(p['missingProperty'])}"`;

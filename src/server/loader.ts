@@ -1,10 +1,18 @@
-// Loading an index for the server without stalling the event loop: the file and its sidecar are
-// read asynchronously (libuv's thread pool), the CRC-32 is computed in slices with yields in
-// between, and only the final copy into the index's WebAssembly memory (fromBuffer) runs in one go.
+// Loading an index for the server without stalling the event loop. Normally a short-lived worker
+// thread (load-worker.ts) reads and checks the file straight into a shared WebAssembly memory and
+// the server adopts it (AnnoyIndex.fromSharedThread): the event loop does almost nothing. Where
+// memory cannot be shared, the file is read asynchronously, the CRC-32 computed in slices, and
+// only the copy into the index's memory (fromBuffer) blocks.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { AnnoyFormatError, AnnoyIndex, AnnoyIOError, crc32, parseSidecar, sidecarPath, type MetricName, type Sidecar } from '../node/index.ts';
+import {
+  AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, AnnoyStateError, crc32, parseSidecar, sidecarPath,
+  type MetricName, type Sidecar,
+} from '../node/index.ts';
+import { startWorker } from '../node/workers.ts';
+import { Labels, packLabels } from './labels.ts';
+import type { LoadReply, LoadRequest } from './load-worker.ts';
 
 /** What the server knows about one loaded index file. */
 export interface LoadedIndex {
@@ -28,29 +36,8 @@ export interface LoadOptions {
   metric?: MetricName;
   /** Check the file's CRC-32 against the sidecar (default true). */
   verifyChecksum?: boolean;
-}
-
-/** Item labels (a JSON array beside the index, named by the sidecar): label of item i at i. */
-export class Labels {
-  #byLabel: Map<string, number> | null = null;
-
-  constructor(readonly file: string, readonly list: readonly (string | null)[]) {}
-
-  get(id: number): string | null {
-    return this.list[id] ?? null;
-  }
-
-  /** The smallest id with this label, or undefined. */
-  find(label: string): number | undefined {
-    if (!this.#byLabel) {
-      const map = new Map<string, number>();
-      this.list.forEach((l, i) => {
-        if (l !== null && !map.has(l)) map.set(l, i);
-      });
-      this.#byLabel = map;
-    }
-    return this.#byLabel.get(label);
-  }
+  /** Load on a worker thread when the memory can be shared (default true). */
+  inWorker?: boolean;
 }
 
 function ioError(what: string, path: string, cause: unknown): AnnoyIOError {
@@ -113,6 +100,10 @@ async function crc32Sliced(bytes: Uint8Array, track: (ms: number) => void): Prom
   return value >>> 0;
 }
 
+const ERRORS: Record<string, new (message: string) => AnnoyError> = {
+  AnnoyArgumentError, AnnoyStateError, AnnoyFormatError, AnnoyIOError, AnnoyError,
+};
+
 /**
  * Loads the index at `path` (its sidecar and labels too) into a new AnnoyIndex, checking it the
  * way AnnoyIndex.open does: the sidecar's dimension, metric, size, item count and checksum must
@@ -120,16 +111,47 @@ async function crc32Sliced(bytes: Uint8Array, track: (ms: number) => void): Prom
  */
 export async function loadIndex(path: string, options: LoadOptions = {}): Promise<LoadedIndex> {
   const started = performance.now();
-  let blocked = 0;
-  const track = (ms: number) => (blocked = Math.max(blocked, ms));
   let real: string;
   try {
     real = await realpath(path);
   } catch (cause) {
     throw ioError('the index', path, cause);
   }
+  const fingerprint = `${real}|${await fingerprintOf([real, sidecarPath(real)])}`;
+  if (options.inWorker !== false) {
+    const request: LoadRequest = { realPath: real, f: options.f, metric: options.metric, verifyChecksum: options.verifyChecksum !== false };
+    const reply = await new Promise<LoadReply>((resolve, reject) => {
+      const worker = startWorker('../server/load-worker', request);
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new AnnoyError(`the loading thread stopped (exit code ${code}) while loading ${real}`)));
+    });
+    if (reply.ok) {
+      const t = performance.now();
+      const index = AnnoyIndex.fromSharedThread(reply.shared);
+      const labels = reply.labels && new Labels(reply.labels);
+      const blockedMillis = performance.now() - t;
+      return { index, path, realPath: real, sidecar: reply.sidecar, labels, fingerprint, millis: performance.now() - started, blockedMillis };
+    }
+    if (!reply.unshareable) throw new (ERRORS[reply.name] ?? AnnoyError)(namingFile(reply.message, real));
+  }
+  try {
+    return await loadOnThisThread(path, real, fingerprint, started, options);
+  } catch (e) {
+    if (e instanceof AnnoyError && !e.message.includes(real)) throw new (e.constructor as new (m: string) => AnnoyError)(namingFile(e.message, real));
+    throw e;
+  }
+}
+
+/** Core errors about bytes do not know the file they came from. */
+function namingFile(message: string, file: string): string {
+  return message.includes(file) ? message : `${file}: ${message}`;
+}
+
+async function loadOnThisThread(path: string, real: string, fingerprint: string, started: number, options: LoadOptions): Promise<LoadedIndex> {
+  let blocked = 0;
+  const track = (ms: number) => (blocked = Math.max(blocked, ms));
   const where = sidecarPath(real);
-  const fingerprint = `${real}|${await fingerprintOf([real, where])}`;
   const text = await textIfExists(where);
   let sidecar: Sidecar | null = null;
   if (text !== null) {
@@ -189,8 +211,7 @@ async function readLabels(file: string, nItems: number, track: (ms: number) => v
     throw new AnnoyFormatError(`${file} (the index's labels) must be a JSON array of strings and nulls`);
   }
   if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items`);
-  const labels = new Labels(file, list as (string | null)[]);
-  labels.find(''); // builds the lookup table now, not during the first request
+  const labels = new Labels(packLabels(file, list as (string | null)[]));
   track(performance.now() - t);
   return labels;
 }

@@ -32,15 +32,30 @@ export async function readJsonl(path: string, file: string, total: number, optio
         if (typeof l !== 'string' && typeof l !== 'number') throw new CliError(`${file} ${where}: "${labelKey}" must be a string`);
         label = String(l);
       }
-      if (Object.hasOwn(o, 'id')) id = parseId(typeof o['id'] === 'number' ? String(o['id']) : JSON.stringify(o['id']), `${file} ${where}`);
+      if (Object.hasOwn(o, 'id')) {
+        if (typeof o['id'] !== 'number') throw new CliError(`${file} ${where}: id ${preview(o['id'])} is not a non-negative integer`);
+        id = parseId(String(o['id']), `${file} ${where}`);
+      }
     }
     if (!Array.isArray(vector)) throw new CliError(`${file} ${where}: expected an array of numbers or an object with a "vector" array`);
     for (let k = 0; k < vector.length; k++) {
       const x: unknown = vector[k];
-      if (typeof x !== 'number') throw new CliError(`${file} ${where}, value ${k + 1}: ${JSON.stringify(x)} is not a number`);
+      if (typeof x !== 'number') throw new CliError(`${file} ${where}, value ${k + 1}: ${preview(x)} is not a number`);
       checkValue(x, `${file} ${where}, value ${k + 1}`, CliError);
     }
     out.add(vector as number[], where, label, id);
   }
   return out.finish();
+}
+
+/**
+ * A JSON value for an error message. Arrays and objects are only named: JSON.stringify recurses,
+ * and a line nested a few thousand levels deep would overflow the stack (RangeError) while the
+ * message for the bad value was being built.
+ */
+function preview(x: unknown): string {
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (x !== null && typeof x === 'object') return 'an object';
+  const text = JSON.stringify(x);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

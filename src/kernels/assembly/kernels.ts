@@ -322,6 +322,7 @@ let queueCap: i32 = 0;
 ): i32 {
   const cw: usize = kind == EUCLIDEAN || kind == MANHATTAN ? 8 : 4;
   const initial: f32 = kind == HAMMING ? 0 : Infinity;
+  if (nRoots + 2 > queueCap) return -1;
   let size = 0;
   for (let r = 0; r < nRoots; r++) qPush(queue, size++, initial, load<i32>(roots + (<usize>r << 2)));
   let collected: f64 = 0;

@@ -1,0 +1,6 @@
+// Jazzer.js target: arbitrary bytes opened as a euclidean index, then queries (see load.ts).
+import { checkLoad } from './load.ts';
+
+export function fuzz(data: Buffer): void {
+  checkLoad('euclidean', data);
+}

@@ -1,0 +1,6 @@
+// Jazzer.js target: arbitrary bytes read as a .npy file by the CLI's reader (see readers.ts).
+import { checkBinary } from './readers.ts';
+
+export function fuzz(data: Buffer): void {
+  checkBinary('npy', data);
+}

@@ -1,0 +1,6 @@
+// Jazzer.js target: arbitrary bytes read as a tsv file by the CLI's reader (see readers.ts).
+import { checkText } from './readers.ts';
+
+export async function fuzz(data: Buffer): Promise<void> {
+  await checkText('tsv', data);
+}
