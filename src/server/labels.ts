@@ -4,7 +4,24 @@
 // 341,479 strings between threads costs hundreds of milliseconds of the event loop's time to
 // deserialise; this costs one string copy and three typed arrays.
 
+import { AnnoyFormatError } from '../errors.ts';
+
 /** The packed form (what crosses from the loading thread). */
+/** Parses and checks a labels file's text: a JSON array of strings (or nulls for holes), at most one per item. */
+export function parseLabels(file: string, text: string, nItems: number): (string | null)[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch (cause) {
+    throw new AnnoyFormatError(`${file} (the index's labels) is not valid JSON: ${(cause as Error).message}`);
+  }
+  if (!Array.isArray(list) || list.some((l) => l !== null && typeof l !== 'string')) {
+    throw new AnnoyFormatError(`${file} (the index's labels) must be a JSON array of strings and nulls`);
+  }
+  if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items`);
+  return list as (string | null)[];
+}
+
 export interface PackedLabels {
   file: string;
   text: string;

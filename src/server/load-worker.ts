@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SharedIndex } from '../annoy-index.ts';
-import { packLabels, type PackedLabels } from './labels.ts';
+import { packLabels, parseLabels, type PackedLabels } from './labels.ts';
 import { AnnoyFormatError, AnnoyIndex, AnnoyIOError, crc32, parseSidecar, sidecarPath, type MetricName, type Sidecar } from '../node/index.ts';
 
 export interface LoadRequest {
@@ -71,17 +71,7 @@ function readLabels(file: string, nItems: number): (string | null)[] {
   } catch (cause) {
     throw new AnnoyIOError(`cannot read the labels file ${file}: ${(cause as Error).message}`, { cause });
   }
-  let list: unknown;
-  try {
-    list = JSON.parse(text);
-  } catch (cause) {
-    throw new AnnoyFormatError(`${file} (the index's labels) is not valid JSON: ${(cause as Error).message}`);
-  }
-  if (!Array.isArray(list) || list.some((l) => l !== null && typeof l !== 'string')) {
-    throw new AnnoyFormatError(`${file} (the index's labels) must be a JSON array of strings and nulls`);
-  }
-  if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items`);
-  return list as (string | null)[];
+  return parseLabels(file, text, nItems);
 }
 
 function load(request: LoadRequest): LoadReply {

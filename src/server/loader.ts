@@ -11,7 +11,7 @@ import {
   type MetricName, type Sidecar,
 } from '../node/index.ts';
 import { startWorker } from '../node/workers.ts';
-import { Labels, packLabels } from './labels.ts';
+import { Labels, packLabels, parseLabels } from './labels.ts';
 import type { LoadReply, LoadRequest } from './load-worker.ts';
 
 /** What the server knows about one loaded index file. */
@@ -201,17 +201,7 @@ async function readLabels(file: string, nItems: number, track: (ms: number) => v
     throw ioError('the labels file', file, cause);
   }
   const t = performance.now();
-  let list: unknown;
-  try {
-    list = JSON.parse(text);
-  } catch (cause) {
-    throw new AnnoyFormatError(`${file} (the index's labels) is not valid JSON: ${(cause as Error).message}`);
-  }
-  if (!Array.isArray(list) || list.some((l) => l !== null && typeof l !== 'string')) {
-    throw new AnnoyFormatError(`${file} (the index's labels) must be a JSON array of strings and nulls`);
-  }
-  if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items`);
-  const labels = new Labels(packLabels(file, list as (string | null)[]));
+  const labels = new Labels(packLabels(file, parseLabels(file, text, nItems)));
   track(performance.now() - t);
   return labels;
 }
