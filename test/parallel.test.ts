@@ -9,6 +9,7 @@ import { AnnoyArgumentError, AnnoyIndex, kernelInfo, type MetricName } from '../
 import { annoyRefPath, annoyRefUnavailableReason, refInfo, refQuery } from './helpers/annoy-ref.ts';
 import { bruteForce, recall } from './helpers/exact.ts';
 import { skipWithout } from './helpers/requirements.ts';
+import { scaleRegionsForTest } from '../src/node/parallel-build.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-parallel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,6 +39,28 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
     expect(Buffer.from(build('euclidean', rows, 8, 2).toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
     expect(Buffer.from(two.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(false);
     expect(two.getNTrees()).toBe(8);
+  });
+
+  it('gives the same file when worker records spill out of their reserved regions', () => {
+    const want = Buffer.from(build('euclidean', rows, 7, 3).toBuffer());
+    try {
+      for (const scale of [0, 0.02, 0.3]) {
+        scaleRegionsForTest(scale);
+        expect(Buffer.from(build('euclidean', rows, 7, 3).toBuffer()).equals(want)).toBe(true);
+      }
+    } finally {
+      scaleRegionsForTest(null);
+    }
+  });
+
+  it('leaves no stale records behind: rebuilding after unbuild gives fresh-build bytes', () => {
+    const index = build('euclidean', rows, 8, 2);
+    index.unbuild();
+    index.build(8, 1);
+    expect(Buffer.from(index.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(true);
+    index.unbuild();
+    index.build(8, 2);
+    expect(Buffer.from(index.toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
   });
 
   it('finds neighbours as well as the single-threaded build', () => {

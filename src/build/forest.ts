@@ -80,37 +80,62 @@ class StoreSink implements NodeSink {
 }
 
 /**
- * Tree records kept outside the index (a worker builds into one of these); ids start at `firstId`
- * so children point at each other as they will once appended, shifted by one common offset.
+ * Where a worker puts its tree records: straight into a region of the index's shared memory that
+ * the calling thread reserved for it (record ids start at the region's first record, so children
+ * point at each other and only need one common shift once the region's final place is known). The
+ * reservation is an estimate; records beyond it spill into a local buffer, which is slower to merge
+ * but gives the same result.
  */
-export class LocalSink implements NodeSink {
-  words: Int32Array;
+export class RegionSink implements NodeSink {
+  /** Records written so far, in the region and then in `spill`. */
   count = 0;
+  spill = new Int32Array(0);
+  private readonly recordWords: number;
 
-  constructor(private readonly recordWords: number, private readonly childrenWord: number, private readonly firstId: number) {
-    this.words = new Int32Array(recordWords * 1024);
+  constructor(
+    private readonly store: Records,
+    private readonly childrenWord: number,
+    /** The region's first record (an id in `store`). */
+    readonly start: number,
+    readonly capacity: number,
+  ) {
+    this.recordWords = store.recordWords;
   }
 
-  private next(): number {
-    if ((this.count + 1) * this.recordWords > this.words.length) {
-      const grown = new Int32Array(this.words.length * 2);
-      grown.set(this.words);
-      this.words = grown;
-    }
-    return this.count++;
+  /** Records that did not fit the region. */
+  get spilled(): number {
+    return Math.max(0, this.count - this.capacity);
   }
 
   appendLeaf(nDescendants: number, items: Int32Array): number {
-    const k = this.next(), base = k * this.recordWords;
-    this.words[base] = nDescendants;
-    this.words.set(items, base + this.childrenWord);
-    return this.firstId + k;
+    const [words, base] = this.next();
+    words[base] = nDescendants;
+    words.set(items, base + this.childrenWord);
+    return this.start + this.count - 1;
   }
 
   appendRecord(words: Int32Array): number {
-    const k = this.next();
-    this.words.set(words, k * this.recordWords);
-    return this.firstId + k;
+    const [target, base] = this.next();
+    target.set(words, base);
+    return this.start + this.count - 1;
+  }
+
+  /** The next record's words (zero-filled) and where they start. */
+  private next(): [Int32Array, number] {
+    const k = this.count++, rw = this.recordWords;
+    if (k < this.capacity) {
+      const base = this.store.word(this.start + k);
+      const i32 = this.store.arena.i32;
+      i32.fill(0, base, base + rw);
+      return [i32, base];
+    }
+    const at = (k - this.capacity) * rw;
+    if (at + rw > this.spill.length) {
+      const grown = new Int32Array(Math.max(2 * this.spill.length, 1024 * rw));
+      grown.set(this.spill);
+      this.spill = grown;
+    }
+    return [this.spill, at];
   }
 }
 

@@ -173,6 +173,20 @@ function kernelModule(): { module: object; shared: boolean } | null {
   return compiled;
 }
 
+/**
+ * The compiled kernel module to hand to a worker thread that shares an index's memory: a worker
+ * that adopts it skips compiling the binary again and starts with the code already optimised here.
+ */
+export function kernelModuleForWorkers(): object | null {
+  const module = kernelModule();
+  return module?.shared ? module.module : null;
+}
+
+/** In a worker thread: use the module compiled by the thread that started it (see kernelModuleForWorkers). */
+export function adoptKernelModule(module: object): void {
+  compiled = { module, shared: true };
+}
+
 function indexOf(bytes: Uint8Array, pattern: number[]): number {
   outer: for (let i = 0; i + pattern.length < bytes.length; i++) {
     for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer;

@@ -8,7 +8,7 @@ import { Worker, type Transferable } from 'node:worker_threads';
 export function startWorker(name: string, workerData: unknown, transferList?: readonly Transferable[]): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(`./${name}${fromSources ? '.ts' : '.js'}`, import.meta.url);
-  const options = { workerData, transferList: transferList as Transferable[] | undefined };
+  const options = { workerData, transferList: transferList as Transferable[] | undefined, execArgv: [] };
   if (!fromSources) return new Worker(entry, options);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
