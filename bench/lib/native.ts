@@ -15,6 +15,8 @@ import { BENCH_DIR, CACHE_DIR, REPO_ROOT } from './paths.ts';
 
 /** The reference driver's "native" flags (tools/annoy-ref/setup.sh). */
 export const NATIVE_FLAGS = ['-std=c++14', '-O3', '-march=native', '-ffast-math', '-fno-associative-math'];
+/** Enables Annoy's multi-threaded build policy (build(n_trees, n_jobs) in bench/parallel.ts). */
+const THREADS = ['-DANNOYLIB_MULTITHREADED_BUILD', '-pthread'];
 const SOURCE = path.join(BENCH_DIR, 'native', 'annoy-bench.cc');
 const BINARY = path.join(CACHE_DIR, 'annoy-bench-native');
 
@@ -47,7 +49,7 @@ export function nativeTools(): NativeTools | { unavailable: string } {
   }
   const stamp = createHash('sha1')
     .update(fs.readFileSync(SOURCE))
-    .update(`|${inc}|${NATIVE_FLAGS.join(' ')}`)
+    .update(`|${inc}|${[...NATIVE_FLAGS, ...THREADS].join(' ')}`)
     .digest('hex');
   const stampFile = `${BINARY}.stamp`;
   const upToDate = fs.existsSync(BINARY) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp;
@@ -55,7 +57,7 @@ export function nativeTools(): NativeTools | { unavailable: string } {
     fs.mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = `${BINARY}.tmp-${process.pid}`;
     try {
-      execFileSync('g++', [...NATIVE_FLAGS, '-Wall', '-Wno-unused-parameter', '-isystem', inc, '-o', tmp, SOURCE], {
+      execFileSync('g++', [...NATIVE_FLAGS, ...THREADS, '-Wall', '-Wno-unused-parameter', '-isystem', inc, '-o', tmp, SOURCE], {
         stdio: ['ignore', 'pipe', 'pipe'],
         encoding: 'utf8',
       });

@@ -11,9 +11,11 @@
 // answers a sweep of search_k values, timing whole passes over the query set,
 // and reports its own peak RSS.
 //
-//   annoy-bench build METRIC F VECTORS.fbin N_TREES SEED OUT.ann
+//   annoy-bench build METRIC F VECTORS.fbin N_TREES SEED OUT.ann [N_JOBS]
 //     adds row r under id r, set_seed(SEED) (a 32-bit int, as Python's and the
-//     reference driver's), build(N_TREES) on one thread (timed), save(OUT).
+//     reference driver's), build(N_TREES, N_JOBS) (timed; N_JOBS defaults to 1,
+//     on the calling thread; more uses Annoy's multi-threaded build policy),
+//     save(OUT).
 //     Prints one JSON line: {"n_items":…,"n_trees":…,"add_seconds":…,
 //     "build_seconds":…,"build_cpu_seconds":…,"save_seconds":…,"peak_rss_bytes":…}
 //
@@ -115,9 +117,9 @@ static std::vector<float> read_fbin(const char* path, uint32_t& n, uint32_t& d) 
   return data;
 }
 
-template <class D>
-static int build(int f, const char* vectors_path, int n_trees, long long seed, const char* out) {
-  typedef AnnoyIndex<S, float, D, Kiss64Random, AnnoyIndexSingleThreadedBuildPolicy> Index;
+template <class D, class Policy>
+static int build(int f, const char* vectors_path, int n_trees, long long seed, const char* out, int n_jobs) {
+  typedef AnnoyIndex<S, float, D, Kiss64Random, Policy> Index;
   uint32_t n = 0, d = 0;
   std::vector<float> rows = read_fbin(vectors_path, n, d);
   if ((int)d != f) throw std::runtime_error("vectors have dimension " + std::to_string(d) + ", expected " + std::to_string(f));
@@ -137,7 +139,7 @@ static int build(int f, const char* vectors_path, int n_trees, long long seed, c
   index.set_seed((uint64_t)(int64_t)(int32_t)seed);
   double c0 = cpu_seconds();
   t0 = now_seconds();
-  if (!index.build(n_trees, 1, &err)) {
+  if (!index.build(n_trees, n_jobs, &err)) {
     std::string m = std::string("build failed") + (err ? std::string(": ") + err : std::string());
     free(err);
     throw std::runtime_error(m);
@@ -271,15 +273,18 @@ static int serve(int f, const char* index_path, const char* queries_path, int k,
 }
 
 static const char* USAGE =
-    "usage: annoy-bench build METRIC F VECTORS.fbin N_TREES SEED OUT.ann\n"
+    "usage: annoy-bench build METRIC F VECTORS.fbin N_TREES SEED OUT.ann [N_JOBS]\n"
     "       annoy-bench serve METRIC F INDEX.ann QUERIES.fbin K WARMUP MIN_SECONDS MAX_PASSES\n";
 
 template <class D>
 static int dispatch(const std::string& cmd, int f, int argc, char** argv) {
-  if (cmd == "build" && argc == 6) {
+  if (cmd == "build" && (argc == 6 || argc == 7)) {
     long long seed = strtoll(argv[4], NULL, 10);
     if (seed < INT32_MIN || seed > INT32_MAX) throw std::runtime_error("SEED must be a 32-bit integer");
-    return build<D>(f, argv[2], atoi(argv[3]), seed, argv[5]);
+    int n_jobs = argc == 7 ? atoi(argv[6]) : 1;
+    if (n_jobs < 1) throw std::runtime_error("N_JOBS must be at least 1");
+    if (n_jobs == 1) return build<D, AnnoyIndexSingleThreadedBuildPolicy>(f, argv[2], atoi(argv[3]), seed, argv[5], 1);
+    return build<D, AnnoyIndexMultiThreadedBuildPolicy>(f, argv[2], atoi(argv[3]), seed, argv[5], n_jobs);
   }
   if (cmd == "serve" && argc == 8) {
     int k = atoi(argv[4]);
