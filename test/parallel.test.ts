@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnnoyArgumentError, AnnoyIndex, kernelInfo, type MetricName } from '../src/node/index.ts';
+import { AnnoyArgumentError, AnnoyIndex, AnnoyStateError, kernelInfo, type MetricName } from '../src/node/index.ts';
 import { annoyRefPath, annoyRefUnavailableReason, refInfo, refQuery } from './helpers/annoy-ref.ts';
 import { bruteForce, recall } from './helpers/exact.ts';
 import { skipWithout } from './helpers/requirements.ts';
-import { scaleRegionsForTest } from '../src/node/parallel-build.ts';
+import { failTreeForTest, scaleTreeRoomForTest } from '../src/node/parallel-build.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-parallel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,21 +35,23 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
   const one = build('euclidean', rows, 8, 1);
   const two = build('euclidean', rows, 8, 2);
 
-  it('is reproducible for a given nJobs, and nJobs = 1 is the single-threaded (Annoy-identical) build', () => {
+  it('is reproducible, the same for every nJobs > 1, and nJobs = 1 is the single-threaded (Annoy-identical) build', () => {
     expect(Buffer.from(build('euclidean', rows, 8, 2).toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
+    expect(Buffer.from(build('euclidean', rows, 8, 3).toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
+    expect(Buffer.from(build('euclidean', rows, 8, 8).toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
     expect(Buffer.from(two.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(false);
     expect(two.getNTrees()).toBe(8);
   });
 
-  it('gives the same file when worker records spill out of their reserved regions', () => {
+  it('gives the same file when trees do not fit the room reserved in the store', () => {
     const want = Buffer.from(build('euclidean', rows, 7, 3).toBuffer());
     try {
       for (const scale of [0, 0.02, 0.3]) {
-        scaleRegionsForTest(scale);
+        scaleTreeRoomForTest(scale);
         expect(Buffer.from(build('euclidean', rows, 7, 3).toBuffer()).equals(want)).toBe(true);
       }
     } finally {
-      scaleRegionsForTest(null);
+      scaleTreeRoomForTest(null);
     }
   });
 
@@ -59,6 +61,32 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
     index.build(8, 1);
     expect(Buffer.from(index.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(true);
     index.unbuild();
+    index.build(8, 2);
+    expect(Buffer.from(index.toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
+  });
+
+  it('reports a failing worker by its own error, stops the others and leaves the index rebuildable', () => {
+    for (const failing of [0, 5]) {
+      const index = new AnnoyIndex(24, 'euclidean');
+      rows.forEach((v, i) => index.addItem(i, v));
+      index.setSeed(17);
+      failTreeForTest(failing);
+      try {
+        expect(() => index.build(8, 3)).toThrow(new RegExp(`build worker \\d failed: test failure on tree ${failing}`));
+      } finally {
+        failTreeForTest(null);
+      }
+      expect(() => index.getNnsByItem(0, 3)).toThrow(AnnoyStateError);
+      index.build(8, 1);
+      expect(Buffer.from(index.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(true);
+    }
+  });
+
+  it('a throwing progress listener stops the workers; the index stays clean', () => {
+    const index = new AnnoyIndex(24, 'euclidean');
+    rows.forEach((v, i) => index.addItem(i, v));
+    index.setSeed(17);
+    expect(() => index.build(8, 2, { onProgress: (p) => { if (p.trees >= 3) throw new Error('enough'); } })).toThrow('enough');
     index.build(8, 2);
     expect(Buffer.from(index.toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
   });

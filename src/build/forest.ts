@@ -28,11 +28,11 @@ export function buildForest(
   onProgress?: ProgressListener,
 ): number[] {
   metric.prepareBuild(store, nItems);
-  const builder = new TreeBuilder(store, new StoreSink(store, metric), scratch, metric, nItems, rng, nTrees, onProgress);
+  const builder = new TreeBuilder({ store, sink: new StoreSink(store, metric), scratch, metric, nItems, nTrees, onProgress });
   const roots: number[] = [];
   for (;;) {
     if (nTrees === -1 ? store.count >= 2 * nItems : roots.length >= nTrees) break;
-    roots.push(builder.buildTree(roots.length));
+    roots.push(builder.buildTree(roots.length, rng));
   }
   appendRootCopies(store, roots);
   return roots;
@@ -80,62 +80,59 @@ class StoreSink implements NodeSink {
 }
 
 /**
- * Where a worker puts its tree records: straight into a region of the index's shared memory that
- * the calling thread reserved for it (record ids start at the region's first record, so children
- * point at each other and only need one common shift once the region's final place is known). The
- * reservation is an estimate; records beyond it spill into a local buffer, which is slower to merge
- * but gives the same result.
+ * Tree records kept in a worker until their place in the index is known. Ids count from `firstId`
+ * (the index's item count) so children point at each other; moving a tree adds one common shift.
  */
-export class RegionSink implements NodeSink {
-  /** Records written so far, in the region and then in `spill`. */
+export class LocalSink implements NodeSink {
+  words = new Int32Array(0);
+  /** Records held. */
   count = 0;
-  spill = new Int32Array(0);
-  private readonly recordWords: number;
 
-  constructor(
-    private readonly store: Records,
-    private readonly childrenWord: number,
-    /** The region's first record (an id in `store`). */
-    readonly start: number,
-    readonly capacity: number,
-  ) {
-    this.recordWords = store.recordWords;
-  }
-
-  /** Records that did not fit the region. */
-  get spilled(): number {
-    return Math.max(0, this.count - this.capacity);
-  }
+  constructor(private readonly recordWords: number, private readonly childrenWord: number, readonly firstId: number) {}
 
   appendLeaf(nDescendants: number, items: Int32Array): number {
-    const [words, base] = this.next();
-    words[base] = nDescendants;
-    words.set(items, base + this.childrenWord);
-    return this.start + this.count - 1;
+    const base = this.next();
+    this.words[base] = nDescendants;
+    this.words.set(items, base + this.childrenWord);
+    return this.firstId + this.count - 1;
   }
 
   appendRecord(words: Int32Array): number {
-    const [target, base] = this.next();
-    target.set(words, base);
-    return this.start + this.count - 1;
+    const base = this.next(); // may replace this.words
+    this.words.set(words, base);
+    return this.firstId + this.count - 1;
   }
 
-  /** The next record's words (zero-filled) and where they start. */
-  private next(): [Int32Array, number] {
-    const k = this.count++, rw = this.recordWords;
-    if (k < this.capacity) {
-      const base = this.store.word(this.start + k);
-      const i32 = this.store.arena.i32;
-      i32.fill(0, base, base + rw);
-      return [i32, base];
+  /** Forgets every record, keeping the (zero-filled) buffer for the next ones. */
+  clear(): void {
+    this.words.fill(0, 0, this.count * this.recordWords);
+    this.count = 0;
+  }
+
+  private next(): number {
+    const base = this.count++ * this.recordWords;
+    if (base + this.recordWords > this.words.length) {
+      const grown = new Int32Array(Math.max(2 * this.words.length, 1024 * this.recordWords));
+      grown.set(this.words);
+      this.words = grown;
     }
-    const at = (k - this.capacity) * rw;
-    if (at + rw > this.spill.length) {
-      const grown = new Int32Array(Math.max(2 * this.spill.length, 1024 * rw));
-      grown.set(this.spill);
-      this.spill = grown;
-    }
-    return [this.spill, at];
+    return base;
+  }
+}
+
+/**
+ * Writes a tree's records (`words`, whole records) to the store from record `offset` on, adding
+ * `shift` to the tree-record ids its splits hold (leaves hold item ids, which stay).
+ */
+export function placeTree(store: Records, metric: Metric, nItems: number, words: Int32Array, offset: number, shift: number): void {
+  const i32 = store.arena.i32, rw = store.recordWords;
+  i32.set(words, store.word(offset));
+  if (shift === 0) return;
+  const K = metric.leafCapacity, cw = metric.childrenWord;
+  for (let k = 0, n = words.length / rw; k < n; k++) {
+    const base = store.word(offset + k);
+    if (i32[base] <= K) continue;
+    for (let c = 0; c < 2; c++) if (i32[base + cw + c] >= nItems) i32[base + cw + c] += shift;
   }
 }
 
@@ -145,20 +142,17 @@ export interface TreeBuildPlan {
   readonly scratch: BuildScratch;
   readonly metric: Metric;
   readonly nItems: number;
-  readonly rng: Kiss64;
+  /** Trees asked for (-1: Annoy's automatic count), for progress reports. */
+  readonly nTrees: number;
   /** Called after each tree and every 65,536 items placed. */
   readonly onProgress?: ProgressListener;
 }
 
-/** Builds `count` trees into `plan.sink` (for workers: no preprocessing, no root copies). Returns their roots. */
-export function buildTrees(plan: TreeBuildPlan, count: number): number[] {
-  const builder = new TreeBuilder(plan.store, plan.sink, plan.scratch, plan.metric, plan.nItems, plan.rng, count, plan.onProgress);
-  const roots: number[] = [];
-  for (let t = 0; t < count; t++) roots.push(builder.buildTree(t));
-  return roots;
-}
-
-class TreeBuilder {
+/**
+ * Builds trees one at a time over the items of `plan.store` into `plan.sink` (no preprocessing, no
+ * root copies: buildForest does those, or the parallel build's calling thread).
+ */
+export class TreeBuilder {
   private readonly ids: Int32Array;
   private readonly partitionBuffer: Int32Array;
   private readonly sides: Uint8Array;
@@ -168,24 +162,27 @@ class TreeBuilder {
   private nextReport = PROGRESS_STEP;
   private treeNumber = 0;
   private treeItems = 0;
+  private readonly store: Records;
+  private readonly sink: NodeSink;
+  private readonly scratch: BuildScratch;
+  private readonly metric: Metric;
+  private readonly nItems: number;
+  private readonly nTrees: number;
+  private readonly onProgress?: ProgressListener;
+  private rng!: Kiss64;
 
-  constructor(
-    private readonly store: Records,
-    private readonly sink: NodeSink,
-    private readonly scratch: BuildScratch,
-    private readonly metric: Metric,
-    private readonly nItems: number,
-    private readonly rng: Kiss64,
-    private readonly nTrees: number,
-    private readonly onProgress?: ProgressListener,
-  ) {
+  constructor(plan: TreeBuildPlan) {
+    ({ store: this.store, sink: this.sink, scratch: this.scratch, metric: this.metric, nItems: this.nItems, nTrees: this.nTrees, onProgress: this.onProgress } = plan);
+    const { nItems, metric } = plan;
     this.ids = new Int32Array(nItems);
     this.partitionBuffer = new Int32Array(nItems);
     this.sides = new Uint8Array(nItems);
     this.planes = new Int32Array(64 * (metric.recordBytes >>> 2));
   }
 
-  buildTree(treeNumber: number): number {
+  /** Builds tree number `treeNumber` with the random numbers of `rng`; returns its root's id. */
+  buildTree(treeNumber: number, rng: Kiss64): number {
+    this.rng = rng;
     const { store, ids } = this;
     let n = 0;
     const i32 = store.arena.i32;

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import type { ForestRequest } from '../annoy-index.ts';
-import { appendRootCopies } from '../build/forest.ts';
+import { appendRootCopies, placeTree } from '../build/forest.ts';
 import { AnnoyError } from '../errors.ts';
 import { kernelModuleForWorkers } from '../kernels/kernels.ts';
 import type { Records } from '../records.ts';
-import type { BuildWorkerData, BuildWorkerResult } from './build-worker.ts';
+import { SCHEDULE } from './build-schedule.ts';
+import type { BuildWorkerData, BuildWorkerResult, SpilledTree } from './build-worker.ts';
 import { startWorker } from './workers.ts';
 
 /** Below this much work (items × dimension × trees), starting workers costs more than it saves. */
@@ -21,13 +22,13 @@ export function buildWorkers(request: ForestRequest): number {
 }
 
 /**
- * Builds the forest on `workers` threads, Annoy's way: worker w takes ⌊(q + w) / workers⌋ of the q
- * trees and seeds its generator with seed + w. Every worker reads the items in place from the
- * shared memory and writes its tree records into its own region of the store, reserved from an
- * estimate of its record count; the calling thread waits (synchronously, as build() is
- * synchronous), then slides the regions together — worker 0's records, worker 1's, … — shifting
- * the ids they hold, and appends the root copies. The result depends only on the items, the seed,
- * the tree count and the number of workers, never on how well the estimates guessed.
+ * Builds the forest on `workers` threads. Tree t is built with its own generator, seeded with
+ * seed + t, by whichever worker claims it first (so a worker slowed down by the machine simply
+ * builds fewer trees), and lands in the store in tree order: each worker copies a finished tree to
+ * its final place as soon as the sizes of all earlier trees are known. The file therefore depends
+ * only on the items, the seed and the tree count — the same for every nJobs > 1 — while nJobs = 1
+ * keeps Annoy's single generator. The calling thread waits (build() is synchronous), places trees
+ * that did not fit the store's reserved room, and appends the root copies.
  */
 export function buildForestInParallel(request: ForestRequest, workers: number): number[] {
   const { memory, metric, nItems, nTrees, seed, onProgress } = request;
@@ -37,25 +38,27 @@ export function buildForestInParallel(request: ForestRequest, workers: number): 
   let present = 0;
   for (let i = 0; i < nItems; i++) if (arena.i32[store.word(i)] >= 1) present++;
 
-  const treesOf = (w: number) => Math.floor((nTrees + w) / workers);
-  const regions = reserveRegions(store, nItems, Array.from({ length: workers }, (_, w) => treesOf(w)), metric.leafCapacity);
-  // Scratch records and batch windows for each worker, above the store's regions.
+  reserveForTrees(store, nItems, nTrees, metric.leafCapacity);
+  // Scratch records and batch windows for each worker, above the store's reserved room.
   const scratch = Array.from({ length: workers }, () => ({
     centroids: arena.alloc(3 * rb), plane: arena.alloc(rb),
     batch: { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) },
   }));
+  const schedule = new Int32Array(new SharedArrayBuffer(4 * SCHEDULE.words(nTrees)));
+  schedule.fill(-1, SCHEDULE.count(0));
   const control = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * workers)));
   const kernels = kernelModuleForWorkers();
   const ports: MessagePort[] = [];
   const threads: Worker[] = [];
+  let failure: unknown = null;
   try {
     for (let w = 0; w < workers; w++) {
       const { port1, port2 } = new MessageChannel();
       ports.push(port1);
       const data: BuildWorkerData = {
-        memory: arena.memory!, kernels, metric: metric.name, f: metric.f, nItems, storeOffset: store.byteOffset,
-        region: regions[w], ...scratch[w],
-        seed: BigInt.asUintN(64, seed + BigInt(w)).toString(), trees: treesOf(w), control, slot: w, port: port2,
+        memory: arena.memory!, kernels, metric: metric.name, f: metric.f, nItems, nTrees,
+        storeOffset: store.byteOffset, storeCapacity: store.capacity, ...scratch[w],
+        seed: BigInt.asUintN(64, seed).toString(), schedule, control, slot: w, port: port2, failTree,
       };
       threads.push(startWorker('build-worker', data, [port2]));
     }
@@ -79,106 +82,95 @@ export function buildForestInParallel(request: ForestRequest, workers: number): 
       if (done === workers) break;
       Atomics.wait(control, 0, done, 250);
     }
+  } catch (e) {
+    // Stop the workers and wait until they have: they write into the store, which the caller cleans.
+    failure = e;
+    Atomics.store(schedule, SCHEDULE.abort, 1);
+    for (let t = 0; t < nTrees; t++) Atomics.notify(schedule, SCHEDULE.count(t));
+    for (let done = Atomics.load(control, 0); done < threads.length; done = Atomics.load(control, 0)) Atomics.wait(control, 0, done, 250);
   } finally {
     for (const t of threads) void t.terminate();
   }
 
-  const results = ports.map((port, w) => {
+  const spilled: SpilledTree[] = [];
+  ports.forEach((port, w) => {
     const result = receiveMessageOnPort(port)?.message as BuildWorkerResult | undefined;
     port.close();
-    if (!result) throw new AnnoyError(`build worker ${w} stopped without a result`);
-    if ('error' in result) throw new AnnoyError(`build worker ${w} failed: ${result.error}`);
-    return result;
+    if (failure) return;
+    if (!result) failure = new AnnoyError(`build worker ${w} stopped without a result`);
+    else if ('error' in result) {
+      // The first worker to fail names the cause; the others only stopped because of it.
+      if (!result.aborted) failure = new AnnoyError(`build worker ${w} failed: ${result.error}`);
+    } else spilled.push(...result.spilled);
   });
-  const roots = mergeRegions(store, nItems, metric, regions, results);
+  if (!failure && Atomics.load(schedule, SCHEDULE.abort)) failure = new AnnoyError('a build worker failed');
+  if (failure) {
+    clearPlacedTrees(store, nItems, nTrees, schedule);
+    throw failure;
+  }
+
+  const offsets: number[] = [];
+  let end = nItems;
+  for (let t = 0; t < nTrees; t++) {
+    offsets.push(end);
+    end += schedule[SCHEDULE.count(t)];
+  }
+  store.reserve(end + nTrees);
+  for (const tree of spilled) {
+    const shift = offsets[tree.tree] - tree.firstId;
+    placeTree(store, metric, nItems, tree.words, offsets[tree.tree], shift);
+    schedule[SCHEDULE.root(tree.tree, nTrees)] = tree.root + shift;
+  }
+  store.count = end;
+  const roots = Array.from({ length: nTrees }, (_, t) => schedule[SCHEDULE.root(t, nTrees)]);
   appendRootCopies(store, roots);
   onProgress?.({ trees: nTrees, nTrees, placed: present, items: present });
   return roots;
 }
 
-let estimateScales = [1, 0.5, 0];
-
-/** Tests: shrinks the regions to `scale` × the estimate, so workers' records spill out of them. */
-export function scaleRegionsForTest(scale: number | null): void {
-  estimateScales = scale === null ? [1, 0.5, 0] : [scale];
+/**
+ * After a failed build: zero-fills the records the workers already put in place (records past
+ * the store's count must be zero), which is as far as the last placed tree reaches.
+ */
+function clearPlacedTrees(store: Records, nItems: number, nTrees: number, schedule: Int32Array): void {
+  let offset = nItems, reach = nItems;
+  for (let t = 0; t < nTrees; t++) {
+    const count = schedule[SCHEDULE.count(t)];
+    if (count < 0) break; // later trees were never placed: their offsets were unknown
+    offset += count;
+    if (schedule[SCHEDULE.root(t, nTrees)] >= 0) reach = offset;
+  }
+  if (reach > nItems) store.arena.i32.fill(0, store.word(nItems), store.word(reach));
 }
 
-interface Region {
-  start: number;
-  capacity: number;
+let failTree: number | null = null;
+
+/** Tests: makes the worker that claims tree `tree` fail (null: none). */
+export function failTreeForTest(tree: number | null): void {
+  failTree = tree;
+}
+
+let estimateScales = [1, 0.5, 0.25, 0];
+
+/** Tests: reserves `scale` × the usual room for tree records, so that trees spill to the calling thread. */
+export function scaleTreeRoomForTest(scale: number | null): void {
+  estimateScales = scale === null ? [1, 0.5, 0.25, 0] : [scale];
 }
 
 /**
- * Reserves one region of the store per worker, after the items, each sized from how many records
- * trees usually take (leaves end up between half full and full, and a tree has about as many
- * splits as leaves), with room to spare. Never more than the n − 1 records a tree can have; less
- * when the index's memory cannot hold the estimate (the rest then spills into worker buffers).
+ * Reserves room in the store for the trees' records, so that workers can write them in place: a
+ * generous estimate (leaves end up between half full and full, and a tree has about as many splits
+ * as leaves), never more than the n − 1 records a tree can have, and less when the index's memory
+ * cannot hold it (trees that do not fit are placed afterwards by the calling thread).
  */
-function reserveRegions(store: Records, nItems: number, trees: number[], leafCapacity: number): Region[] {
-  const perTree = Math.min(Math.max(1, nItems - 1), Math.ceil(5 * nItems / leafCapacity) + 16);
+function reserveForTrees(store: Records, nItems: number, nTrees: number, leafCapacity: number): void {
+  const perTree = Math.min(Math.max(1, nItems - 1), Math.ceil(8 * nItems / leafCapacity) + 64);
   for (const scale of estimateScales) {
-    const capacities = trees.map((t) => Math.floor(t * perTree * scale));
     try {
-      store.reserve(nItems + capacities.reduce((a, b) => a + b, 0) + trees.reduce((a, b) => a + b, 0));
+      store.reserve(nItems + Math.floor(nTrees * perTree * scale));
+      return;
     } catch (e) {
       if (scale === estimateScales.at(-1)) throw e;
-      continue;
     }
-    let start = nItems;
-    return capacities.map((capacity) => {
-      const region = { start, capacity };
-      start += capacity;
-      return region;
-    });
   }
-  throw new Error('unreachable');
-}
-
-/**
- * Moves every worker's records to their final place — right after the previous worker's — adding
- * the move's distance to the record ids they hold, sets the store's count and returns the roots.
- */
-function mergeRegions(
-  store: Records, nItems: number, metric: { leafCapacity: number; childrenWord: number },
-  regions: Region[], results: Extract<BuildWorkerResult, { count: number }>[],
-): number[] {
-  const rw = store.recordWords;
-  const total = results.reduce((sum, r) => sum + r.count, 0);
-  const spilled = results.some((r) => r.spilled > 0);
-  // Without spills every region moves down (or stays), in worker order, so no move overwrites
-  // records still waiting to move. A spill can push later regions up: copy the regions out first.
-  const parts = results.map((r, w) => {
-    const inRegion = Math.min(r.count, regions[w].capacity);
-    const from = store.word(regions[w].start);
-    return spilled ? store.arena.i32.slice(from, from + inRegion * rw) : null;
-  });
-  let highWater = nItems;
-  for (let w = 0; w < regions.length; w++) highWater = Math.max(highWater, regions[w].start + Math.min(results[w].count, regions[w].capacity));
-  store.reserve(nItems + total + results.reduce((n, r) => n + r.roots.length, 0));
-  const i32 = store.arena.i32;
-  const roots: number[] = [];
-  let at = nItems;
-  results.forEach((result, w) => {
-    const { start, capacity } = regions[w];
-    const inRegion = Math.min(result.count, capacity);
-    const part = parts[w];
-    if (part) i32.set(part, store.word(at));
-    else if (at !== start) i32.copyWithin(store.word(at), store.word(start), store.word(start + inRegion));
-    i32.set(result.spill, store.word(at + inRegion));
-    const shift = at - start;
-    if (shift !== 0) {
-      const K = metric.leafCapacity, cw = metric.childrenWord;
-      for (let k = 0; k < result.count; k++) {
-        const base = store.word(at + k);
-        if (i32[base] <= K) continue; // leaves list items, whose ids do not move
-        for (let c = 0; c < 2; c++) if (i32[base + cw + c] >= nItems) i32[base + cw + c] += shift;
-      }
-    }
-    for (const root of result.roots) roots.push(root >= nItems ? root + shift : root);
-    at += result.count;
-  });
-  // Records past the count must be zero (appends rely on it): clear what the moves left behind.
-  if (highWater > at) i32.fill(0, store.word(at), store.word(highWater));
-  store.count = at;
-  return roots;
 }

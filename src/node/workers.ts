@@ -3,7 +3,9 @@ import { Worker, type Transferable } from 'node:worker_threads';
 /**
  * Starts a worker thread on a module next to this one. Compiled (dist/*.js) it is a plain module
  * worker; run from the TypeScript sources (tests, tsx), Node cannot load a .ts worker itself, so a
- * two-line bootstrap registers tsx (a development dependency) first.
+ * two-line bootstrap registers tsx (a development dependency) first. Workers do not inherit the
+ * parent's Node flags: loaders registered with --import (tsx, instrumentation) are not needed by
+ * these modules and would be set up again in every worker (about 80 ms per start here).
  */
 export function startWorker(name: string, workerData: unknown, transferList?: readonly Transferable[]): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
