@@ -6,7 +6,7 @@
 // This machine is shared and noisy (the same build varies by up to ±30% from one minute to the
 // next), so every round builds with each library and thread count in turn; ratios are taken within
 // a round and the median over rounds is reported, with every round's times kept in the results.
-//   npx tsx bench/parallel.ts [--trees 10] [--search-k 3000] [--queries 10000] [--rounds 3]
+//   npx tsx bench/parallel.ts [--trees 10] [--search-k 3000] [--queries 10000] [--rounds 5]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +20,7 @@ import { nativeTools } from './lib/native.ts';
 
 const { values } = parseArgs({ options: {
   trees: { type: 'string', default: '10' }, 'search-k': { type: 'string', default: '3000' },
-  queries: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '3' },
+  queries: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '5' },
 } });
 const rounds = Math.max(1, Number(values.rounds));
 const nTrees = Number(values.trees), searchK = Number(values['search-k']);

@@ -1,4 +1,4 @@
-// All cores: trees built on worker threads (a valid Annoy file, reproducible for a given nJobs, as
+// All cores: trees built on worker threads (a valid Annoy file, the same for every nJobs > 1, as
 // good as a single-threaded build) and batch queries, synchronous and on the worker pool.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
