@@ -45,9 +45,9 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   }
 
   centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
-    const pq = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
-    const pq0 = pq[0], pq1 = pq[1];
+    const at = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
     const f32 = store.arena.f32, kernels = store.arena.kernels;
+    const pq0 = f32[at], pq1 = f32[at + 1];
     // The item's stored squared norm is exactly the dot product Annoy's get_norm recomputes.
     const x = this.vec(store, k);
     const xx = f32[store.word(k) + 1] || kernels.dotExact(x, x, this.f);

@@ -55,9 +55,10 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   }
 
   centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
-    const d = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
-    out[0] = -d[0];
-    out[1] = -d[1];
+    const at = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
+    const f32 = store.arena.f32;
+    out[0] = -f32[at];
+    out[1] = -f32[at + 1];
     const x = this.vec(store, k);
     out[2] = fround(Math.sqrt(store.arena.kernels.dotExact(x, x, this.f)));
   }

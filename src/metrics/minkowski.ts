@@ -30,9 +30,10 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
   protected abstract readonly exactPair: 'euclideanExactPair' | 'manhattanExactPair';
 
   centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
-    const d = pairDistances(store.arena.kernels[this.exactPair], this, centroids, store, k);
-    out[0] = d[0];
-    out[1] = d[1];
+    const at = pairDistances(store.arena.kernels[this.exactPair], this, centroids, store, k);
+    const f32 = store.arena.f32;
+    out[0] = f32[at];
+    out[1] = f32[at + 1];
   }
 
   initRecord(): void {}

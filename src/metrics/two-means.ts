@@ -87,13 +87,17 @@ export function normalizeVector(metric: Metric, store: Records, i: number): void
   }
 }
 
-/** Exact distances from item k to centroids 0 and 1 with a paired kernel; centroid record 2 takes the results. */
+/**
+ * Exact distances from item k to centroids 0 and 1 with a paired kernel, written to centroid
+ * record 2; returns the word index of the first (the second follows). No view is created: this
+ * runs 200 times per split.
+ */
 export function pairDistances(
   kernel: (a: number, b: number, x: number, n: number, out: number) => void,
   metric: Metric, centroids: Records, store: Records, k: number,
-): Float32Array {
+): number {
   const off = 4 * metric.vectorWord;
   const out = centroids.ptr(2);
   kernel(centroids.ptr(0) + off, centroids.ptr(1) + off, store.ptr(k) + off, metric.vectorWords, out);
-  return centroids.arena.f32.subarray(out >>> 2, (out >>> 2) + 2);
+  return out >>> 2;
 }

@@ -89,9 +89,19 @@ export class Kiss64 {
   index(n: number): number {
     this.step();
     // (oh·2^32 + ol) mod n, keeping every intermediate below 2^53.
-    let r = this.oh % n;
-    r = (r * 65536) % n;
-    r = (r * 65536) % n;
-    return (r + this.ol) % n;
+    let r = mod(this.oh, n);
+    r = mod(r * 65536, n);
+    r = mod(r * 65536, n);
+    return mod(r + this.ol, n);
   }
+}
+
+/**
+ * a mod n for integers 0 ≤ a < 2^53, 1 ≤ n < 2^31. V8 computes `%` on values outside the int32
+ * range with a slow runtime call; a floating division is faster. The rounded quotient is the true
+ * one or one more (never less: the true one is representable), so one correction suffices.
+ */
+function mod(a: number, n: number): number {
+  const r = a - Math.floor(a / n) * n;
+  return r < 0 ? r + n : r;
 }
