@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AnnoyIndex, type MetricName } from '../src/node/index.ts';
-import { DistanceKind, jsKernels, setKernels, wasmKernelsAvailable } from '../src/kernels/kernels.ts';
+import { DistanceKind, jsKernels, setKernels, TwoMeansKind, wasmKernelsAvailable } from '../src/kernels/kernels.ts';
 import { Arena } from '../src/records.ts';
 
 afterEach(() => setKernels('auto'));
@@ -48,6 +48,22 @@ describe.runIf(wasmKernelsAvailable())('WebAssembly kernels', () => {
     wasm.centroidUpdate(0, 4 * 5000, 101, 7, 1.75);
     js.centroidUpdate(4 * 199_000, 4 * 5000, 101, 7, 1.75);
     expect(Array.from(f32.subarray(0, 101))).toEqual(Array.from(f32.subarray(199_000, 199_101)));
+    // The two-means refinement loop moves centroids identically, for every kind (angular keeps the
+    // cached squared norms 8 bytes before each vector, here word 1 of 103-word records).
+    for (const kind of [TwoMeansKind.Angular, TwoMeansKind.Euclidean, TwoMeansKind.Manhattan, TwoMeansKind.Dot]) {
+      const stride = 412, off = 12, records = 4 * 1000;
+      for (let r = 0; r < 300; r++) f32[(records + r * stride) / 4 + 1] = js.dotExact(records + r * stride + off, records + r * stride + off, n);
+      f32[(records + 5 * stride) / 4 + 1] = 0; // a record without a cached norm
+      for (let j = 0; j < 200; j++) i32[ids / 4 + j] = (j * 37 + 11) % 300;
+      const runs = [wasm, js].map((k) => {
+        const p = 4 * 150_000, q = p + stride;
+        f32.copyWithin(p / 4, (records + 3 * stride) / 4, (records + 5 * stride) / 4);
+        k.twoMeansRefine(kind, p + off, q + off, records, stride, off, ids, 200, n, out);
+        return Array.from(f32.subarray(p / 4, (p + 2 * stride) / 4));
+      });
+      expect(runs[0]).toEqual(runs[1]);
+      expect(runs[0].slice(3, 10)).not.toEqual(Array.from(f32.subarray((records + 3 * stride + off) / 4, (records + 3 * stride + off) / 4 + 7)));
+    }
     // distancesMany of each kind equals the single-pair kernels' values (within SIMD rounding).
     for (const kind of [DistanceKind.Euclidean, DistanceKind.Manhattan, DistanceKind.Dot]) {
       wasm.distancesMany(kind, 4 * 3000, 4 * 1000, 400, 8, ids, 37, out, n);

@@ -214,7 +214,7 @@ export class TreeBuilder {
     plane.zeroRecord(0);
     let left = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
-      metric.createSplit(store, ids, lo, hi, this.rng, plane, 0, this.scratch.centroids);
+      metric.createSplit(store, ids, lo, hi, this.rng, plane, 0, this.scratch.centroids, this.scratch.batch);
       left = this.assignSides(lo, hi);
       if (imbalance(left, count - left) < 0.95) break;
     }

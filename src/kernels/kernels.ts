@@ -17,12 +17,14 @@ export interface Kernels {
   hamming(a: number, b: number, words64: number): number;
   /** out[j] = dotExact(a, vector of record ids[j]); records at base + id·stride, vectors `off` bytes in. */
   dotExactMany(a: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
-  /** out[0] = exact(a, x), out[1] = exact(b, x) for the dot product, squared euclidean or manhattan distance. */
-  dotExactPair(a: number, b: number, x: number, n: number, out: number): void;
-  euclideanExactPair(a: number, b: number, x: number, n: number, out: number): void;
-  manhattanExactPair(a: number, b: number, x: number, n: number, out: number): void;
   /** Two-means centroid update p = (p·c + x/norm) / (c + 1), element-wise in float32. */
   centroidUpdate(p: number, x: number, n: number, c: number, norm: number): void;
+  /**
+   * Annoy's two-means refinement loop: `count` updates of the centroid vectors at p and q by the
+   * items listed at `ids` (drawn beforehand: the draws never depend on the distances); records at
+   * base + id·stride, vectors `off` bytes in; `out` is 8 bytes of scratch. kind: TwoMeansKind.
+   */
+  twoMeansRefine(kind: TwoMeansKind, p: number, q: number, base: number, stride: number, off: number, ids: number, count: number, n: number, out: number): void;
   /** out[j] = the search distance from the query vector at q to record ids[j]; kind: see DistanceKind. */
   distancesMany(kind: DistanceKind, q: number, base: number, stride: number, off: number, ids: number, count: number, out: number, n: number): void;
   /**
@@ -44,6 +46,10 @@ export interface WalkArgs {
 export const DistanceKind = { Angular: 0, Euclidean: 1, Manhattan: 2, Dot: 3, Hamming: 4 } as const;
 export type DistanceKind = (typeof DistanceKind)[keyof typeof DistanceKind];
 
+/** How two-means measures and moves centroids (angular keeps the records' cached squared norms up to date). */
+export const TwoMeansKind = { Angular: 0, Euclidean: 1, Manhattan: 2, Dot: 3 } as const;
+export type TwoMeansKind = (typeof TwoMeansKind)[keyof typeof TwoMeansKind];
+
 /** The views the JavaScript kernels read through; refreshed by the arena when its memory grows. */
 export interface KernelViews {
   f32: Float32Array;
@@ -61,9 +67,10 @@ export function jsKernels(views: KernelViews): Kernels {
     const i32 = new Int32Array(views.f32.buffer), f32 = views.f32;
     for (let j = 0; j < count; j++) f32[(out >>> 2) + j] = fn(base + i32[(ids >>> 2) + j] * stride + off);
   };
-  const pair = (fn: (a: number, b: number, n: number) => number, a: number, b: number, x: number, n: number, out: number) => {
-    views.f32[out >>> 2] = fn(a, x, n);
-    views.f32[(out >>> 2) + 1] = fn(b, x, n);
+
+  const centroidUpdate = (p: number, x: number, n: number, c: number, norm: number) => {
+    const f32 = views.f32, pw = p >>> 2, xw = x >>> 2;
+    for (let z = 0; z < n; z++) f32[pw + z] = fround(fround(f32[pw + z] * c) + fround(f32[xw + z] / norm)) / (c + 1);
   };
   return {
     kind: 'js',
@@ -76,13 +83,49 @@ export function jsKernels(views: KernelViews): Kernels {
     hamming: popcount,
     walk: null,
     setQueueCapacity: () => {},
-    dotExactPair: (a, b, x, n, out) => pair(exactDot, a, b, x, n, out),
-    euclideanExactPair: (a, b, x, n, out) => pair(exactL2, a, b, x, n, out),
-    manhattanExactPair: (a, b, x, n, out) => pair(exactL1, a, b, x, n, out),
     dotExactMany: (a, base, stride, off, ids, count, out, n) => each(base, stride, off, ids, count, out, (x) => exactDot(a, x, n)),
-    centroidUpdate: (p, x, n, c, norm) => {
-      const f32 = views.f32, pw = p >>> 2, xw = x >>> 2;
-      for (let z = 0; z < n; z++) f32[pw + z] = fround(fround(f32[pw + z] * c) + fround(f32[xw + z] / norm)) / (c + 1);
+    centroidUpdate,
+    twoMeansRefine: (kind, p, q, base, stride, off, ids, count, n, out) => {
+      const f32 = views.f32, i32 = new Int32Array(f32.buffer);
+      // An angular vector's cached squared norm sits 8 bytes before it; 0 or NaN means "recompute".
+      const norm2 = (v: number) => f32[(v >>> 2) - 2] || exactDot(v, v, n);
+      const fromDot = (pp: number, qq: number, pq: number) => {
+        const ppqq = fround(pp * qq);
+        return ppqq > 0 ? fround(2.0 - (2.0 * pq) / fround(Math.sqrt(ppqq))) : 2.0;
+      };
+      let ic = 1, jc = 1;
+      for (let l = 0; l < count; l++) {
+        const x = base + i32[(ids >>> 2) + l] * stride + off;
+        let d0: number, d1: number, norm = 1;
+        if (kind === TwoMeansKind.Euclidean || kind === TwoMeansKind.Manhattan) {
+          const exact = kind === TwoMeansKind.Euclidean ? exactL2 : exactL1;
+          d0 = exact(p, x, n);
+          d1 = exact(q, x, n);
+        } else {
+          const pq0 = exactDot(p, x, n), pq1 = exactDot(q, x, n);
+          if (kind === TwoMeansKind.Angular) {
+            const xx = norm2(x);
+            d0 = fromDot(norm2(p), xx, pq0);
+            d1 = fromDot(norm2(q), xx, pq1);
+            norm = fround(Math.sqrt(xx));
+          } else {
+            d0 = -pq0;
+            d1 = -pq1;
+            norm = fround(Math.sqrt(exactDot(x, x, n)));
+          }
+        }
+        const di = fround(ic * d0), dj = fround(jc * d1);
+        if (!(norm > 0)) continue;
+        if (di < dj) {
+          centroidUpdate(p, x, n, ic, norm);
+          if (kind === TwoMeansKind.Angular) f32[(p >>> 2) - 2] = exactDot(p, p, n);
+          ic++;
+        } else if (dj < di) {
+          centroidUpdate(q, x, n, jc, norm);
+          if (kind === TwoMeansKind.Angular) f32[(q >>> 2) - 2] = exactDot(q, q, n);
+          jc++;
+        }
+      }
     },
     distancesMany: (kind, q, base, stride, off, ids, count, out, n) => {
       const f32 = views.f32;

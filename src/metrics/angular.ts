@@ -1,9 +1,10 @@
-import { DistanceKind } from '../kernels/kernels.ts';
+import { DistanceKind, TwoMeansKind } from '../kernels/kernels.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
 import { layout, type Metric } from './metric.ts';
-import { normalizeVector, pairDistances, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
 
@@ -19,6 +20,7 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly vectorWord = 3;
   readonly cosine = true;
   readonly distanceKind = DistanceKind.Angular;
+  readonly twoMeansKind = TwoMeansKind.Angular;
 
   constructor(f: number) {
     super(f);
@@ -44,18 +46,6 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
     return this.fromDot(pp, qq, pq);
   }
 
-  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
-    const at = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
-    const f32 = store.arena.f32, kernels = store.arena.kernels;
-    const pq0 = f32[at], pq1 = f32[at + 1];
-    // The item's stored squared norm is exactly the dot product Annoy's get_norm recomputes.
-    const x = this.vec(store, k);
-    const xx = f32[store.word(k) + 1] || kernels.dotExact(x, x, this.f);
-    out[0] = this.fromDot(f32[centroids.word(0) + 1] || kernels.dotExact(this.vec(centroids, 0), this.vec(centroids, 0), this.f), xx, pq0);
-    out[1] = this.fromDot(f32[centroids.word(1) + 1] || kernels.dotExact(this.vec(centroids, 1), this.vec(centroids, 1), this.f), xx, pq1);
-    out[2] = fround(Math.sqrt(xx));
-  }
-
   /** 2 − 2·cos from squared norms and the dot product, rounded as Annoy rounds it. */
   private fromDot(pp: number, qq: number, pq: number): number {
     const ppqq = fround(pp * qq);
@@ -74,8 +64,8 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
     normalizeVector(this, c, ci);
   }
 
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
-    twoMeans(this, store, ids, lo, hi, rng, centroids);
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records, batch: Batch): void {
+    twoMeans(this, store, ids, lo, hi, rng, centroids, batch);
     subtractCentroids(this, centroids, out, oi);
     normalizeVector(this, out, oi);
   }

@@ -1,9 +1,10 @@
-import { DistanceKind } from '../kernels/kernels.ts';
+import { DistanceKind, TwoMeansKind } from '../kernels/kernels.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
 import { layout, type Metric } from './metric.ts';
-import { pairDistances, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+import { subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
 const DOT_FACTOR = 3;
@@ -23,6 +24,7 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly vectorWord = 4;
   readonly cosine = true;
   readonly distanceKind = DistanceKind.Dot;
+  readonly twoMeansKind = TwoMeansKind.Dot;
 
   constructor(f: number) {
     super(f);
@@ -54,15 +56,6 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
     return -a.arena.kernels.dotExact(this.vec(a, ai), this.vec(b, bi), this.f);
   }
 
-  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
-    const at = pairDistances(store.arena.kernels.dotExactPair, this, centroids, store, k);
-    const f32 = store.arena.f32;
-    out[0] = -f32[at];
-    out[1] = -f32[at + 1];
-    const x = this.vec(store, k);
-    out[2] = fround(Math.sqrt(store.arena.kernels.dotExact(x, x, this.f)));
-  }
-
   normalizedDistance(d: number): number {
     return -d;
   }
@@ -85,8 +78,8 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
     }
   }
 
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
-    twoMeans(this, store, ids, lo, hi, rng, centroids);
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records, batch: Batch): void {
+    twoMeans(this, store, ids, lo, hi, rng, centroids, batch);
     subtractCentroids(this, centroids, out, oi);
     const c = centroids.arena.f32;
     c[out.word(oi) + DOT_FACTOR] = c[centroids.word(0) + DOT_FACTOR] - c[centroids.word(1) + DOT_FACTOR];

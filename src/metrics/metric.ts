@@ -52,7 +52,7 @@ export interface Metric {
   pqDistance(parent: number, margin: number, child: number): number;
 
   /** Computes a split plane for the items ids[lo..hi) into record `oi` of `out`, using two scratch records. */
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void;
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records, batch: Batch): void;
   /**
    * Puts each item of ids[lo..hi) on side 0 or 1 of the plane in record 0 of `plane` (sides[i]),
    * breaking exact ties with rng.flip() in item order as Annoy does; returns how many went to side 0.

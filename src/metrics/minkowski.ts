@@ -1,9 +1,10 @@
-import { DistanceKind } from '../kernels/kernels.ts';
+import { DistanceKind, TwoMeansKind } from '../kernels/kernels.ts';
+import type { Batch } from '../layout.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
 import { layout, type Metric } from './metric.ts';
-import { normalizeVector, pairDistances, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
+import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
 
@@ -27,14 +28,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 
   abstract exactDistance(a: Records, ai: number, b: Records, bi: number): number;
   abstract normalizedDistance(d: number): number;
-  protected abstract readonly exactPair: 'euclideanExactPair' | 'manhattanExactPair';
-
-  centroidDistances(centroids: Records, store: Records, k: number, out: Float64Array): void {
-    const at = pairDistances(store.arena.kernels[this.exactPair], this, centroids, store, k);
-    const f32 = store.arena.f32;
-    out[0] = f32[at];
-    out[1] = f32[at + 1];
-  }
+  abstract readonly twoMeansKind: typeof TwoMeansKind.Euclidean | typeof TwoMeansKind.Manhattan;
 
   initRecord(): void {}
 
@@ -44,8 +38,8 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
     return fround(node.arena.f32[node.word(ni) + 1] + d);
   }
 
-  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records): void {
-    twoMeans(this, store, ids, lo, hi, rng, centroids);
+  createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records, batch: Batch): void {
+    twoMeans(this, store, ids, lo, hi, rng, centroids, batch);
     subtractCentroids(this, centroids, out, oi);
     normalizeVector(this, out, oi);
     const c = centroids.arena.f32;
@@ -59,7 +53,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
 export class Euclidean extends Minkowski implements Metric {
   readonly name = 'euclidean' as const;
   readonly distanceKind = DistanceKind.Euclidean;
-  protected readonly exactPair = 'euclideanExactPair' as const;
+  readonly twoMeansKind = TwoMeansKind.Euclidean;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.euclideanExact(this.vec(a, ai), this.vec(b, bi), this.f);
@@ -73,7 +67,7 @@ export class Euclidean extends Minkowski implements Metric {
 export class Manhattan extends Minkowski implements Metric {
   readonly name = 'manhattan' as const;
   readonly distanceKind = DistanceKind.Manhattan;
-  protected readonly exactPair = 'manhattanExactPair' as const;
+  readonly twoMeansKind = TwoMeansKind.Manhattan;
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
     return a.arena.kernels.manhattanExact(this.vec(a, ai), this.vec(b, bi), this.f);

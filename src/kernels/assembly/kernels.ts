@@ -185,9 +185,6 @@ export function dotExactMany(a: usize, base: usize, stride: i32, off: i32, ids: 
   store<f32>(out, s0);
   store<f32>(out, s1, 4);
 }
-export function dotExactPair(a: usize, b: usize, x: usize, n: i32, out: usize): void { exactPair(0, a, b, x, n, out); }
-export function euclideanExactPair(a: usize, b: usize, x: usize, n: i32, out: usize): void { exactPair(1, a, b, x, n, out); }
-export function manhattanExactPair(a: usize, b: usize, x: usize, n: i32, out: usize): void { exactPair(2, a, b, x, n, out); }
 
 /** Annoy's two-means centroid update, element-wise (so SIMD lanes round exactly like scalar code): p = (p·c + x/norm) / (c + 1). */
 export function centroidUpdate(p: usize, x: usize, n: i32, c: f32, norm: f32): void {
@@ -200,6 +197,64 @@ export function centroidUpdate(p: usize, x: usize, n: i32, c: f32, norm: f32): v
   for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(p + o, (load<f32>(p + o) * c + load<f32>(x + o) / norm) / (c + 1));
+  }
+}
+
+/** 2 − 2·cos from squared norms and the dot product, rounded as Annoy's angular distance rounds it. */
+// @ts-ignore: decorator
+@inline function angularFromDot(pp: f32, qq: f32, pq: f32): f32 {
+  const ppqq = <f32>(<f64>pp * <f64>qq);
+  return ppqq > 0 ? <f32>(2.0 - (2.0 * <f64>pq) / <f64><f32>Math.sqrt(<f64>ppqq)) : 2;
+}
+
+/** An angular record's cached squared norm (8 bytes before its vector), recomputed when absent (0 or NaN). */
+// @ts-ignore: decorator
+@inline function cachedNorm(v: usize, n: i32): f32 {
+  const s = load<f32>(v - 8);
+  return s != 0 && s == s ? s : dotExact(v, v, n);
+}
+
+/**
+ * Annoy's two-means refinement: `count` single-item updates of the centroids whose vectors start
+ * at p and q, with the items (records at base + id·stride, vectors at +off) drawn beforehand into
+ * `ids` — the draws never depend on the distances. Rounds exactly as Annoy's loop does.
+ * kind 0 angular (cached norms kept up to date), 1 euclidean, 2 manhattan, 3 dot; `out` is scratch.
+ */
+export function twoMeansRefine(kind: i32, p: usize, q: usize, base: usize, stride: i32, off: i32, ids: usize, count: i32, n: i32, out: usize): void {
+  let ic: f64 = 1, jc: f64 = 1;
+  for (let l = 0; l < count; l++) {
+    const x = base + <usize>(load<i32>(ids + (<usize>l << 2)) * stride + off);
+    let d0: f32, d1: f32, norm: f32 = 1;
+    if (kind == 1 || kind == 2) {
+      if (kind == 1) exactPair(1, p, q, x, n, out);
+      else exactPair(2, p, q, x, n, out);
+      d0 = load<f32>(out);
+      d1 = load<f32>(out, 4);
+    } else {
+      exactPair(0, p, q, x, n, out);
+      const pq0 = load<f32>(out), pq1 = load<f32>(out, 4);
+      if (kind == 0) {
+        const xx = cachedNorm(x, n);
+        d0 = angularFromDot(cachedNorm(p, n), xx, pq0);
+        d1 = angularFromDot(cachedNorm(q, n), xx, pq1);
+        norm = <f32>Math.sqrt(<f64>xx);
+      } else {
+        d0 = -pq0;
+        d1 = -pq1;
+        norm = <f32>Math.sqrt(<f64>dotExact(x, x, n));
+      }
+    }
+    const di = <f32>(ic * <f64>d0), dj = <f32>(jc * <f64>d1);
+    if (!(norm > 0)) continue;
+    if (di < dj) {
+      centroidUpdate(p, x, n, <f32>ic, norm);
+      if (kind == 0) store<f32>(p - 8, dotExact(p, p, n));
+      ic++;
+    } else if (dj < di) {
+      centroidUpdate(q, x, n, <f32>jc, norm);
+      if (kind == 0) store<f32>(q - 8, dotExact(q, q, n));
+      jc++;
+    }
   }
 }
 
