@@ -22,7 +22,7 @@ export interface Kernels {
   /**
    * Annoy's two-means refinement loop: `count` updates of the centroid vectors at p and q by the
    * items listed at `ids` (drawn beforehand: the draws never depend on the distances); records at
-   * base + id·stride, vectors `off` bytes in; `out` is 8 bytes of scratch. kind: TwoMeansKind.
+   * base + id·stride, vectors `off` bytes in; `out` is 12 bytes of scratch. kind: TwoMeansKind.
    */
   twoMeansRefine(kind: TwoMeansKind, p: number, q: number, base: number, stride: number, off: number, ids: number, count: number, n: number, out: number): void;
   /** out[j] = the search distance from the query vector at q to record ids[j]; kind: see DistanceKind. */
