@@ -41,9 +41,13 @@ describe.runIf(wasmKernelsAvailable())('WebAssembly kernels', () => {
     // Batched margins and centroid updates round exactly like their scalar definitions.
     const ids = 4 * 195_000, out = 4 * 196_000, n = 100;
     const i32 = arena.i32;
-    for (let j = 0; j < 37; j++) i32[ids / 4 + j] = (j * 31) % 1000;
-    wasm.dotExactMany(0, 4 * 1000, 400, 8, ids, 37, out, n);
-    for (let j = 0; j < 37; j++) expect(f32[out / 4 + j]).toBe(js.dotExact(0, 4 * 1000 + i32[ids / 4 + j] * 400 + 8, n));
+    for (let j = 0; j < 64; j++) i32[ids / 4 + j] = (j * 31) % 200;
+    for (const m of [1, 3, 4, 17, 100, 101, 784]) {
+      for (const count of [5, 8, 16, 37, 64]) {
+        wasm.dotExactMany(4 * 7, 4 * 1000, 4 * (m + 3), 8, ids, count, out, m);
+        for (let j = 0; j < count; j++) expect(f32[out / 4 + j]).toBe(js.dotExact(4 * 7, 4 * 1000 + i32[ids / 4 + j] * 4 * (m + 3) + 8, m));
+      }
+    }
     f32.copyWithin(199_000, 0, 101);
     wasm.centroidUpdate(0, 4 * 5000, 101, 7, 1.75);
     js.centroidUpdate(4 * 199_000, 4 * 5000, 101, 7, 1.75);

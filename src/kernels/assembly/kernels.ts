@@ -122,8 +122,70 @@ export function hamming(a: usize, b: usize, n: i32): u32 {
 // base + ids[j] * stride (+ `off` bytes to the vector); results go to out[j] (float32).
 
 /** out[j] = exact dot(a, record j's vector): eight independent scalar chains at a time, each summed in order. */
+/**
+ * Adds x·a over dims i..i+3 to each lane of `s`, for the four vectors at r0..r3 (lane k: r_k):
+ * a 4×4 transpose turns four rows into four columns, so every lane still sums its own item's
+ * products in dimension order, exactly like the scalar chain.
+ */
+// @ts-ignore: decorator
+@inline function columnStep(s: v128, r0: usize, r1: usize, r2: usize, r3: usize, a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const v0 = v128.load(r0), v1 = v128.load(r1), v2 = v128.load(r2), v3 = v128.load(r3);
+  const t0 = f32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = f32x4.shuffle(v2, v3, 0, 4, 1, 5);
+  const t2 = f32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = f32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  s = f32x4.add(s, f32x4.mul(f32x4.shuffle(t0, t1, 0, 1, 4, 5), a0));
+  s = f32x4.add(s, f32x4.mul(f32x4.shuffle(t0, t1, 2, 3, 6, 7), a1));
+  s = f32x4.add(s, f32x4.mul(f32x4.shuffle(t2, t3, 0, 1, 4, 5), a2));
+  return f32x4.add(s, f32x4.mul(f32x4.shuffle(t2, t3, 2, 3, 6, 7), a3));
+}
+
+/** The leftover dimension i (n not a multiple of 4) of columnStep: one product per lane. */
+// @ts-ignore: decorator
+@inline function columnTail(s: v128, r0: usize, r1: usize, r2: usize, r3: usize, a: v128): v128 {
+  let c = f32x4.splat(load<f32>(r0));
+  c = f32x4.replace_lane(c, 1, load<f32>(r1));
+  c = f32x4.replace_lane(c, 2, load<f32>(r2));
+  c = f32x4.replace_lane(c, 3, load<f32>(r3));
+  return f32x4.add(s, f32x4.mul(c, a));
+}
+
+// @ts-ignore: decorator
+@inline function rec(base: usize, stride: i32, off: i32, ids: usize, j: i32): usize {
+  return base + <usize>(load<i32>(ids + (<usize>j << 2)) * stride + off);
+}
+
 export function dotExactMany(a: usize, base: usize, stride: i32, off: i32, ids: usize, count: i32, out: usize, n: i32): void {
   let j = 0;
+  const n4 = n & ~3;
+  // 16 items at a time, as four groups of four SIMD lanes (four independent chains per lane).
+  for (; j + 16 <= count; j += 16) {
+    const x0 = rec(base, stride, off, ids, j), x1 = rec(base, stride, off, ids, j + 1), x2 = rec(base, stride, off, ids, j + 2), x3 = rec(base, stride, off, ids, j + 3);
+    const y0 = rec(base, stride, off, ids, j + 4), y1 = rec(base, stride, off, ids, j + 5), y2 = rec(base, stride, off, ids, j + 6), y3 = rec(base, stride, off, ids, j + 7);
+    const z0 = rec(base, stride, off, ids, j + 8), z1 = rec(base, stride, off, ids, j + 9), z2 = rec(base, stride, off, ids, j + 10), z3 = rec(base, stride, off, ids, j + 11);
+    const w0 = rec(base, stride, off, ids, j + 12), w1 = rec(base, stride, off, ids, j + 13), w2 = rec(base, stride, off, ids, j + 14), w3 = rec(base, stride, off, ids, j + 15);
+    let sx = f32x4.splat(0), sy = f32x4.splat(0), sz = f32x4.splat(0), sw = f32x4.splat(0);
+    let i = 0;
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const a0 = v128.load32_splat(a + o), a1 = v128.load32_splat(a + o + 4), a2 = v128.load32_splat(a + o + 8), a3 = v128.load32_splat(a + o + 12);
+      sx = columnStep(sx, x0 + o, x1 + o, x2 + o, x3 + o, a0, a1, a2, a3);
+      sy = columnStep(sy, y0 + o, y1 + o, y2 + o, y3 + o, a0, a1, a2, a3);
+      sz = columnStep(sz, z0 + o, z1 + o, z2 + o, z3 + o, a0, a1, a2, a3);
+      sw = columnStep(sw, w0 + o, w1 + o, w2 + o, w3 + o, a0, a1, a2, a3);
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      const ai = v128.load32_splat(a + o);
+      sx = columnTail(sx, x0 + o, x1 + o, x2 + o, x3 + o, ai);
+      sy = columnTail(sy, y0 + o, y1 + o, y2 + o, y3 + o, ai);
+      sz = columnTail(sz, z0 + o, z1 + o, z2 + o, z3 + o, ai);
+      sw = columnTail(sw, w0 + o, w1 + o, w2 + o, w3 + o, ai);
+    }
+    const p = out + (<usize>j << 2);
+    v128.store(p, sx);
+    v128.store(p, sy, 16);
+    v128.store(p, sz, 32);
+    v128.store(p, sw, 48);
+  }
   for (; j + 8 <= count; j += 8) {
     const p = <usize>j << 2;
     const x0 = base + <usize>(load<i32>(ids + p) * stride + off);
