@@ -9,7 +9,7 @@ import { AnnoyArgumentError, AnnoyIndex, AnnoyStateError, kernelInfo, type Metri
 import { annoyRefPath, annoyRefUnavailableReason, refInfo, refQuery } from './helpers/annoy-ref.ts';
 import { bruteForce, recall } from './helpers/exact.ts';
 import { skipWithout } from './helpers/requirements.ts';
-import { failTreeForTest, scaleTreeRoomForTest } from '../src/node/parallel-build.ts';
+import { failBuildForTest, scaleTreeRoomForTest, type BuildFault } from '../src/node/parallel-build.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-parallel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,16 +65,21 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
     expect(Buffer.from(index.toBuffer()).equals(Buffer.from(two.toBuffer()))).toBe(true);
   });
 
-  it('reports a failing worker by its own error, stops the others and leaves the index rebuildable', () => {
-    for (const failing of [0, 5]) {
+  it('reports a failing builder by its own error, stops the others and leaves the index rebuildable', () => {
+    const faults: [BuildFault, RegExp][] = [
+      [{ tree: 0 }, /test failure on tree 0$/],
+      [{ tree: 5 }, /test failure on tree 5$/],
+      ['workers', /build worker \d failed: test failure in a worker$/],
+    ];
+    for (const [fault, message] of faults) {
       const index = new AnnoyIndex(24, 'euclidean');
       rows.forEach((v, i) => index.addItem(i, v));
       index.setSeed(17);
-      failTreeForTest(failing);
+      failBuildForTest(fault);
       try {
-        expect(() => index.build(8, 3)).toThrow(new RegExp(`build worker \\d failed: test failure on tree ${failing}`));
+        expect(() => index.build(8, 3)).toThrow(message);
       } finally {
-        failTreeForTest(null);
+        failBuildForTest(null);
       }
       expect(() => index.getNnsByItem(0, 3)).toThrow(AnnoyStateError);
       index.build(8, 1);

@@ -1,7 +1,7 @@
 import { atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type ForestRequest, type SearchResult } from '../annoy-index.ts';
 import { availableParallelism } from 'node:os';
 import { QueryPool } from './pool.ts';
-import { buildForestInParallel, buildWorkers } from './parallel-build.ts';
+import { buildForestInParallel, buildThreads } from './parallel-build.ts';
 import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
@@ -145,10 +145,10 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     this.#dropPool();
   }
 
-  /** Builds on worker threads when nJobs asks for more than one and the index's memory is shared. */
+  /** Builds on several threads (this one and workers) when nJobs asks for more than one and the index's memory is shared. */
   protected override buildForest(request: ForestRequest): number[] {
-    const workers = buildWorkers(request);
-    return workers > 1 ? buildForestInParallel(request, workers) : super.buildForest(request);
+    const threads = buildThreads(request);
+    return threads > 1 ? buildForestInParallel(request, threads) : super.buildForest(request);
   }
 
   override build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {

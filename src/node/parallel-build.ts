@@ -5,16 +5,19 @@ import { appendRootCopies, placeTree } from '../build/forest.ts';
 import { AnnoyError } from '../errors.ts';
 import { kernelModuleForWorkers } from '../kernels/kernels.ts';
 import type { Records } from '../records.ts';
-import { SCHEDULE } from './build-schedule.ts';
-import type { BuildWorkerData, BuildWorkerResult, SpilledTree } from './build-worker.ts';
+import { abortBuild, Aborted, CONTROL, runBuilder, SCHEDULE, type SpilledTree } from './build-share.ts';
+import type { BuildWorkerData, BuildWorkerResult } from './build-worker.ts';
 import { startWorker } from './workers.ts';
 
 /** Below this much work (items × dimension × trees), starting workers costs more than it saves. */
 const WORTH_PARALLEL = 5e7;
 const BATCH = 4096;
 
-/** How many workers a build with `nJobs` uses: explicit counts are honoured, -1 means "all cores, when it pays". */
-export function buildWorkers(request: ForestRequest): number {
+/**
+ * How many threads (the calling one included) a build with `nJobs` uses: explicit counts are
+ * honoured, -1 means "all cores, when it pays".
+ */
+export function buildThreads(request: ForestRequest): number {
   const { nJobs, nTrees, nItems, metric } = request;
   if (nTrees === -1 || nTrees < 2 || nJobs === 1 || !request.memory.arena.shared) return 1;
   if (nJobs === -1) return nItems * metric.f * nTrees >= WORTH_PARALLEL ? Math.min(availableParallelism(), nTrees) : 1;
@@ -22,15 +25,15 @@ export function buildWorkers(request: ForestRequest): number {
 }
 
 /**
- * Builds the forest on `workers` threads. Tree t is built with its own generator, seeded with
- * seed + t, by whichever worker claims it first (so a worker slowed down by the machine simply
- * builds fewer trees), and lands in the store in tree order: each worker copies a finished tree to
- * its final place as soon as the sizes of all earlier trees are known. The file therefore depends
- * only on the items, the seed and the tree count — the same for every nJobs > 1 — while nJobs = 1
- * keeps Annoy's single generator. The calling thread waits (build() is synchronous), places trees
- * that did not fit the store's reserved room, and appends the root copies.
+ * Builds the forest on `builders` threads: the calling thread and builders − 1 workers. Tree t is
+ * built with its own generator, seeded with seed + t, by whichever builder claims it first (so one
+ * slowed down by the machine simply builds fewer trees), and lands in the store in tree order: each
+ * builder copies a finished tree to its final place as soon as the sizes of all earlier trees are
+ * known (build-share.ts). The file therefore depends only on the items, the seed and the tree count
+ * — the same for every nJobs > 1 — while nJobs = 1 keeps Annoy's single generator. Afterwards the
+ * calling thread places trees that did not fit the store's reserved room and appends the root copies.
  */
-export function buildForestInParallel(request: ForestRequest, workers: number): number[] {
+export function buildForestInParallel(request: ForestRequest, builders: number): number[] {
   const { memory, metric, nItems, nTrees, seed, onProgress } = request;
   const { arena, store } = memory;
   metric.prepareBuild(store, nItems);
@@ -39,74 +42,78 @@ export function buildForestInParallel(request: ForestRequest, workers: number): 
   for (let i = 0; i < nItems; i++) if (arena.i32[store.word(i)] >= 1) present++;
 
   reserveForTrees(store, nItems, nTrees, metric.leafCapacity);
-  // Scratch records and batch windows for each worker, above the store's reserved room.
-  const scratch = Array.from({ length: workers }, () => ({
+  // Scratch records and batch windows for each worker, above the store's reserved room (the
+  // calling thread uses the index's own).
+  const scratch = Array.from({ length: builders - 1 }, () => ({
     centroids: arena.alloc(3 * rb), plane: arena.alloc(rb),
     batch: { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) },
   }));
   const schedule = new Int32Array(new SharedArrayBuffer(4 * SCHEDULE.words(nTrees)));
   schedule.fill(-1, SCHEDULE.count(0));
-  const control = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * workers)));
+  const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL.words(builders)));
   const kernels = kernelModuleForWorkers();
   const ports: MessagePort[] = [];
   const threads: Worker[] = [];
+  const spilled: SpilledTree[] = [];
+  let reported = '';
+  const report = () => {
+    if (!onProgress) return;
+    let trees = 0, placed = 0, building = 0;
+    for (let w = 0; w < builders; w++) {
+      trees += Atomics.load(control, CONTROL.trees(w));
+      const p = Atomics.load(control, CONTROL.placed(w));
+      placed += p;
+      if (p > 0) building++;
+    }
+    const key = `${trees}/${placed}`;
+    if (key === reported) return;
+    reported = key;
+    onProgress({ trees, nTrees, placed, items: Math.max(1, building) * present });
+  };
   let failure: unknown = null;
   try {
-    for (let w = 0; w < workers; w++) {
+    for (let w = 1; w < builders; w++) {
       const { port1, port2 } = new MessageChannel();
       ports.push(port1);
       const data: BuildWorkerData = {
         memory: arena.memory!, kernels, metric: metric.name, f: metric.f, nItems, nTrees,
-        storeOffset: store.byteOffset, storeCapacity: store.capacity, ...scratch[w],
-        seed: BigInt.asUintN(64, seed).toString(), schedule, control, slot: w, port: port2, failTree,
+        storeOffset: store.byteOffset, storeCapacity: store.capacity, ...scratch[w - 1],
+        seed: BigInt.asUintN(64, seed).toString(), schedule, control, slot: w, port: port2, fault,
       };
       threads.push(startWorker('build-worker', data, [port2]));
     }
-    let reported = '';
-    for (;;) {
-      const done = Atomics.load(control, 0);
-      if (onProgress) {
-        let trees = 0, placed = 0, building = 0;
-        for (let w = 0; w < workers; w++) {
-          trees += Atomics.load(control, 2 + 2 * w);
-          const p = Atomics.load(control, 1 + 2 * w);
-          placed += p;
-          if (p > 0) building++;
-        }
-        const key = `${trees}/${placed}`;
-        if (key !== reported) {
-          reported = key;
-          onProgress({ trees, nTrees, placed, items: Math.max(1, building) * present });
-        }
-      }
-      if (done === workers) break;
-      Atomics.wait(control, 0, done, 250);
+    spilled.push(...runBuilder({
+      store, storeCapacity: store.capacity, metric, nItems, nTrees, seed: BigInt.asUintN(64, seed),
+      scratch: memory, schedule, control, slot: 0, onProgress: report, failTree: fault === 'workers' ? null : fault?.tree ?? null,
+    }));
+    for (let done = Atomics.load(control, CONTROL.done); done < threads.length; done = Atomics.load(control, CONTROL.done)) {
+      report();
+      Atomics.wait(control, CONTROL.done, done, 250);
     }
   } catch (e) {
-    // Stop the workers and wait until they have: they write into the store, which the caller cleans.
+    // Stop the workers and wait until they have: they write into the store, which is cleaned below.
     failure = e;
-    Atomics.store(schedule, SCHEDULE.abort, 1);
-    for (let t = 0; t < nTrees; t++) Atomics.notify(schedule, SCHEDULE.count(t));
-    for (let done = Atomics.load(control, 0); done < threads.length; done = Atomics.load(control, 0)) Atomics.wait(control, 0, done, 250);
+    abortBuild(schedule, nTrees);
+    for (let done = Atomics.load(control, CONTROL.done); done < threads.length; done = Atomics.load(control, CONTROL.done)) {
+      Atomics.wait(control, CONTROL.done, done, 250);
+    }
   } finally {
     for (const t of threads) void t.terminate();
   }
 
-  const spilled: SpilledTree[] = [];
   ports.forEach((port, w) => {
     const result = receiveMessageOnPort(port)?.message as BuildWorkerResult | undefined;
     port.close();
-    if (failure) return;
-    if (!result) failure = new AnnoyError(`build worker ${w} stopped without a result`);
+    // The first builder to fail names the cause; the others only stopped because of it.
+    if (failure && !(failure instanceof Aborted)) return;
+    if (!result) failure = new AnnoyError(`build worker ${w + 1} stopped without a result`);
     else if ('error' in result) {
-      // The first worker to fail names the cause; the others only stopped because of it.
-      if (!result.aborted) failure = new AnnoyError(`build worker ${w} failed: ${result.error}`);
+      if (!result.aborted) failure = new AnnoyError(`build worker ${w + 1} failed: ${result.error}`);
     } else spilled.push(...result.spilled);
   });
-  if (!failure && Atomics.load(schedule, SCHEDULE.abort)) failure = new AnnoyError('a build worker failed');
   if (failure) {
     clearPlacedTrees(store, nItems, nTrees, schedule);
-    throw failure;
+    throw failure instanceof Aborted ? new AnnoyError('the parallel build failed') : failure;
   }
 
   const offsets: number[] = [];
@@ -143,11 +150,12 @@ function clearPlacedTrees(store: Records, nItems: number, nTrees: number, schedu
   if (reach > nItems) store.arena.i32.fill(0, store.word(nItems), store.word(reach));
 }
 
-let failTree: number | null = null;
+/** Tests: a builder that fails on claiming tree `tree`, or every worker failing as it starts. */
+export type BuildFault = { tree: number } | 'workers';
+let fault: BuildFault | null = null;
 
-/** Tests: makes the worker that claims tree `tree` fail (null: none). */
-export function failTreeForTest(tree: number | null): void {
-  failTree = tree;
+export function failBuildForTest(f: BuildFault | null): void {
+  fault = f;
 }
 
 let estimateScales = [1, 0.5, 0.25, 0];
