@@ -137,8 +137,8 @@ export class AnnoyIndex {
    * Builds `nTrees` trees (-1: keep adding trees until the index holds about twice as many nodes as
    * items, Annoy's automatic count). More trees give better recall and a larger index.
    * `nJobs`: the portable index validates it and builds in the calling thread; the Node entry
-   * builds on nJobs worker threads (-1: one per core when the build is large enough; 1: here,
-   * byte-identical to Annoy). Worker builds give the same file for every nJobs > 1.
+   * builds on nJobs threads, this one and nJobs − 1 workers (-1: one per core when the build is
+   * large enough; 1: here alone, byte-identical to Annoy). The file is the same for every nJobs > 1.
    */
   build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {
     if (nTrees !== -1 && (typeof nTrees !== 'number' || !Number.isInteger(nTrees) || nTrees < 1)) {
