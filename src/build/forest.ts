@@ -84,11 +84,14 @@ class StoreSink implements NodeSink {
  * (the index's item count) so children point at each other; moving a tree adds one common shift.
  */
 export class LocalSink implements NodeSink {
-  words = new Int32Array(0);
+  words: Int32Array;
   /** Records held. */
   count = 0;
 
-  constructor(private readonly recordWords: number, private readonly childrenWord: number, readonly firstId: number) {}
+  /** `expected`: records to make room for up front (growing later copies what is held). */
+  constructor(private readonly recordWords: number, private readonly childrenWord: number, readonly firstId: number, expected = 0) {
+    this.words = new Int32Array(expected * recordWords);
+  }
 
   appendLeaf(nDescendants: number, items: Int32Array): number {
     const base = this.next();

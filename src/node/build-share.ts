@@ -48,6 +48,8 @@ export interface Builder {
   /** The store with the items (count = nItems); tree records go from nItems to `storeCapacity`. */
   store: Records;
   storeCapacity: number;
+  /** About how many records one tree takes (the local buffer starts with room for one). */
+  recordsPerTree: number;
   metric: Metric;
   nItems: number;
   nTrees: number;
@@ -77,7 +79,7 @@ export function runBuilder(b: Builder): SpilledTree[] {
   const checkAbort = () => {
     if (Atomics.load(schedule, SCHEDULE.abort)) throw new Aborted();
   };
-  const sink = new LocalSink(rw, metric.childrenWord, nItems);
+  const sink = new LocalSink(rw, metric.childrenWord, nItems, b.recordsPerTree);
   const builder = new TreeBuilder({
     store, sink, metric, nItems, nTrees, scratch: b.scratch,
     onProgress: (p) => {

@@ -18,6 +18,7 @@ export interface BuildWorkerData {
   storeOffset: number;
   /** Records the store has room for: trees that would end beyond it go back to the calling thread. */
   storeCapacity: number;
+  recordsPerTree: number;
   /** Byte offsets of this worker's scratch records and batch window in the shared memory. */
   centroids: number;
   plane: number;
@@ -46,7 +47,7 @@ try {
   const store = new Records(arena, rb, data.storeCapacity, false, data.storeOffset);
   store.count = data.nItems;
   const spilled = runBuilder({
-    store, storeCapacity: data.storeCapacity, metric, nItems: data.nItems, nTrees: data.nTrees, seed: BigInt(data.seed),
+    store, storeCapacity: data.storeCapacity, recordsPerTree: data.recordsPerTree, metric, nItems: data.nItems, nTrees: data.nTrees, seed: BigInt(data.seed),
     scratch: { centroids: new Records(arena, rb, 3, false, data.centroids), plane: new Records(arena, rb, 1, false, data.plane), batch: data.batch },
     schedule, control, slot: data.slot, failTree: fault?.tree ?? null,
   });

@@ -41,7 +41,8 @@ export function buildForestInParallel(request: ForestRequest, builders: number):
   let present = 0;
   for (let i = 0; i < nItems; i++) if (arena.i32[store.word(i)] >= 1) present++;
 
-  reserveForTrees(store, nItems, nTrees, metric.leafCapacity);
+  const perTree = recordsPerTree(nItems, metric.leafCapacity);
+  reserveForTrees(store, nItems, nTrees, perTree);
   // Scratch records and batch windows for each worker, above the store's reserved room (the
   // calling thread uses the index's own).
   const scratch = Array.from({ length: builders - 1 }, () => ({
@@ -77,13 +78,13 @@ export function buildForestInParallel(request: ForestRequest, builders: number):
       ports.push(port1);
       const data: BuildWorkerData = {
         memory: arena.memory!, kernels, metric: metric.name, f: metric.f, nItems, nTrees,
-        storeOffset: store.byteOffset, storeCapacity: store.capacity, ...scratch[w - 1],
+        storeOffset: store.byteOffset, storeCapacity: store.capacity, recordsPerTree: perTree, ...scratch[w - 1],
         seed: BigInt.asUintN(64, seed).toString(), schedule, control, slot: w, port: port2, fault,
       };
       threads.push(startWorker('build-worker', data, [port2]));
     }
     spilled.push(...runBuilder({
-      store, storeCapacity: store.capacity, metric, nItems, nTrees, seed: BigInt.asUintN(64, seed),
+      store, storeCapacity: store.capacity, recordsPerTree: perTree, metric, nItems, nTrees, seed: BigInt.asUintN(64, seed),
       scratch: memory, schedule, control, slot: 0, onProgress: report, failTree: fault === 'workers' ? null : fault?.tree ?? null,
     }));
     for (let done = Atomics.load(control, CONTROL.done); done < threads.length; done = Atomics.load(control, CONTROL.done)) {
@@ -166,13 +167,20 @@ export function scaleTreeRoomForTest(scale: number | null): void {
 }
 
 /**
- * Reserves room in the store for the trees' records, so that workers can write them in place: a
- * generous estimate (leaves end up between half full and full, and a tree has about as many splits
- * as leaves), never more than the n − 1 records a tree can have, and less when the index's memory
- * cannot hold it (trees that do not fit are placed afterwards by the calling thread).
+ * A generous estimate of one tree's records: leaves end up between half full and full and a tree
+ * has about as many splits as leaves (typically 3.4·n/K records), never more than the n − 1
+ * records a tree can have.
  */
-function reserveForTrees(store: Records, nItems: number, nTrees: number, leafCapacity: number): void {
-  const perTree = Math.min(Math.max(1, nItems - 1), Math.ceil(8 * nItems / leafCapacity) + 64);
+function recordsPerTree(nItems: number, leafCapacity: number): number {
+  return Math.min(Math.max(1, nItems - 1), Math.ceil(8 * nItems / leafCapacity) + 64);
+}
+
+/**
+ * Reserves room in the store for the trees' records, so that builders can write them in place;
+ * less than the estimate when the index's memory cannot hold it (trees that do not fit are placed
+ * afterwards by the calling thread).
+ */
+function reserveForTrees(store: Records, nItems: number, nTrees: number, perTree: number): void {
   for (const scale of estimateScales) {
     try {
       store.reserve(nItems + Math.floor(nTrees * perTree * scale));
