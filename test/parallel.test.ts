@@ -43,6 +43,28 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
     expect(two.getNTrees()).toBe(8);
   });
 
+  it('handles tiny indexes, missing ids and many trees on every metric, the same for every nJobs > 1', () => {
+    const cases: [MetricName, number, number[], number][] = [
+      ['angular', 6, [0], 4], ['euclidean', 5, [0, 1, 2], 7], ['manhattan', 4, [0, 3, 9], 5],
+      ['dot', 8, Array.from({ length: 300 }, (_, i) => 2 * i), 300], ['hamming', 64, Array.from({ length: 500 }, (_, i) => i), 40],
+    ];
+    for (const [metric, f, ids, trees] of cases) {
+      const files = [2, 3, 7].map((jobs) => {
+        const index = new AnnoyIndex(f, metric);
+        for (const id of ids) index.addItem(id, Array.from({ length: f }, (_, k) => (metric === 'hamming' ? (id >> (k % 9)) & 1 : Math.sin(id * 0.37 + k))));
+        index.setSeed(3);
+        index.build(trees, jobs);
+        expect(index.getNTrees()).toBe(trees);
+        const bytes = Buffer.from(index.toBuffer());
+        // Loads (with full structural validation) and finds every item as its own nearest neighbour.
+        const loaded = AnnoyIndex.fromBuffer(bytes, f, metric);
+        for (const id of ids.slice(0, 20)) expect(loaded.getNnsByItem(id, 1, -1)).toHaveLength(1);
+        return bytes;
+      });
+      expect(files[1].equals(files[0]) && files[2].equals(files[0])).toBe(true);
+    }
+  });
+
   it('gives the same file when trees do not fit the room reserved in the store', () => {
     const want = Buffer.from(build('euclidean', rows, 7, 3).toBuffer());
     try {

@@ -93,20 +93,22 @@ export function runBuilder(b: Builder): SpilledTree[] {
   const spilled: SpilledTree[] = [];
   let built = 0;
 
+  // Trees 0 … known−1 have known sizes and end at record `knownEnd`: a builder places its trees in
+  // increasing order, so this cursor only moves forward.
+  let known = 0, knownEnd = nItems;
   /** Where tree t starts in the store, or -1 while an earlier tree is unfinished (with `wait`: waits for them). */
   const offsetOf = (t: number, wait: boolean): number => {
-    let offset = nItems;
-    for (let u = 0; u < t; u++) {
-      let c = Atomics.load(schedule, SCHEDULE.count(u));
+    for (; known < t; known++) {
+      let c = Atomics.load(schedule, SCHEDULE.count(known));
       while (c < 0 && wait) {
         checkAbort();
-        Atomics.wait(schedule, SCHEDULE.count(u), c);
-        c = Atomics.load(schedule, SCHEDULE.count(u));
+        Atomics.wait(schedule, SCHEDULE.count(known), c);
+        c = Atomics.load(schedule, SCHEDULE.count(known));
       }
       if (c < 0) return -1;
-      offset += c;
+      knownEnd += c;
     }
-    return offset;
+    return knownEnd;
   };
 
   /** Copies held trees to the store, oldest first, while their places are known. */
