@@ -26,7 +26,7 @@ import type { BuildRequest, BuildResult, ServeReady, ServeRequest, ServeRun } fr
 
 const require = createRequire(import.meta.url);
 
-type AnnoyTs = typeof import('../src/node/index.ts');
+type AnnoyTs = typeof import('../packages/annoy-ts/src/node/index.ts');
 /** annoy-ts from the run's snapshot of src/ (see bench/lib/snapshot.ts). */
 async function annoyTs(entry: string): Promise<AnnoyTs['AnnoyIndex']> {
   return ((await import(pathToFileURL(entry).href)) as AnnoyTs).AnnoyIndex;

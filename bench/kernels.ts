@@ -3,8 +3,8 @@
 // SIMD lanes, each summed in dimension order), and the SIMD kernels the search uses.
 //   npx tsx bench/kernels.ts            (prints a table; writes bench/results/kernels.json)
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { jsKernels, type Kernels } from '../src/kernels/kernels.ts';
-import { Arena } from '../src/records.ts';
+import { jsKernels, type Kernels } from '../packages/annoy-ts/src/kernels/kernels.ts';
+import { Arena } from '../packages/annoy-ts/src/records.ts';
 
 const arena = new Arena(64 << 20);
 const js = jsKernels(arena), wasm = arena.kernels;

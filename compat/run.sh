@@ -18,7 +18,7 @@
 #   bash compat/run.sh --only "node22 deno" # a subset of runtimes (node20 always runs: the reference)
 #   bash compat/run.sh --keep               # keep the temporary project and print its path
 #
-# Environment: ANNOY_FIXTURES (default ../shared/fixtures/annoy), COMPAT_RUNTIMES_DIR (default
+# Environment: ANNOY_FIXTURES (default fixtures/annoy), COMPAT_RUNTIMES_DIR (default
 # ${XDG_CACHE_HOME:-~/.cache}/annoy-ts/runtimes; e.g. COMPAT_RUNTIMES_DIR=.cache/runtimes keeps them in
 # the git-ignored .cache/ of this clone). The runtime versions are pinned below: bump them
 # deliberately (a new version is a new cache folder; old ones can be deleted).
@@ -32,7 +32,7 @@ DENO_VERSION=2.9.6
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-FIXTURES=${ANNOY_FIXTURES:-$ROOT/../shared/fixtures/annoy}
+FIXTURES=${ANNOY_FIXTURES:-$ROOT/fixtures/annoy}
 # The runtimes are cached per user, not per clone: CI runs .ci/run in a fresh clone on the same
 # machine, where a cache inside the work tree would always start empty.
 if [[ -n ${COMPAT_RUNTIMES_DIR:-} ]]; then RUNTIMES_DIR=$COMPAT_RUNTIMES_DIR

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUNDLE_FILE, GZIP_BUDGET_BYTES, REPO_ROOT } from './paths.ts';
 
-export const CORE_ENTRY = path.join(REPO_ROOT, 'src', 'index.ts');
+export const CORE_ENTRY = path.join(REPO_ROOT, 'packages', 'annoy-ts', 'src', 'index.ts');
 
 export interface BundleOptions {
   /** Where to write it (a .map goes beside it); null keeps it in memory. Default dist/web/annoy-ts.js. */
@@ -60,7 +60,7 @@ export function nodeOnlyProblems(code: string, metafile: Metafile, outputKey: st
   }
   for (const input of Object.keys(metafile.inputs)) {
     const rel = input.split(path.sep).join('/');
-    if (!rel.startsWith('src/') || rel.startsWith('src/node/') || rel.startsWith('src/cli/')) {
+    if (!rel.startsWith('packages/annoy-ts/src/') || rel.startsWith('packages/annoy-ts/src/node/')) {
       problems.push(`the bundle includes ${rel}, which is not part of the portable core`);
     }
   }

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadGlove } from '../datasets/glove.ts';
-import { AnnoyIndex } from '../src/node/index.ts';
+import { AnnoyIndex } from '../packages/annoy-ts/src/node/index.ts';
 
 export const INDEX_NAME = 'words.ann';
 export const LABELS_NAME = 'words.labels.json';

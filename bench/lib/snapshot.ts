@@ -1,5 +1,5 @@
 /**
- * A copy of src/ (and package.json, which src/node/version.ts reads), of the
+ * A copy of the library's src/ (and its package.json, which src/node/version.ts reads), of the
  * child-process script (bench/child.ts and bench/lib/) and of the compiled C++
  * program, taken when a run starts: every child process of the run — hours
  * apart in a full run — runs the same annoy-ts and the same harness code even
@@ -13,6 +13,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './paths.ts';
+
+/** Where the library package lives in the repository. */
+const LIBRARY = 'packages/annoy-ts';
 
 export interface Snapshot {
   /** Absolute path of the copy's src/node/index.ts. */
@@ -41,8 +44,8 @@ export function snapshotSources(into: string, rev: string | null = null): Snapsh
   const to = path.join(into, 'src');
   let revision = 'working tree';
   if (rev === null) {
-    fs.cpSync(path.join(REPO_ROOT, 'src'), to, { recursive: true });
-    fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(into, 'package.json'));
+    fs.cpSync(path.join(REPO_ROOT, LIBRARY, 'src'), to, { recursive: true });
+    fs.copyFileSync(path.join(REPO_ROOT, LIBRARY, 'package.json'), path.join(into, 'package.json'));
   } else {
     const git = (args: string[], input?: Buffer): Buffer =>
       execFileSync(args[0] === 'tar' ? 'tar' : 'git', args[0] === 'tar' ? args.slice(1) : args, {
@@ -53,7 +56,11 @@ export function snapshotSources(into: string, rev: string | null = null): Snapsh
       });
     revision = git(['rev-parse', '--verify', `${rev}^{commit}`]).toString().trim();
     fs.mkdirSync(into, { recursive: true });
-    git(['tar', '-x', '-C', into], git(['archive', '--format=tar', revision, 'src', 'package.json']));
+    // Revisions from before the workspace split kept the library in src/ at the top.
+    const inPackages = git(['ls-tree', '--name-only', revision, LIBRARY]).toString().trim() !== '';
+    const prefix = inPackages ? `${LIBRARY}/` : '';
+    const strip = inPackages ? ['--strip-components=2'] : [];
+    git(['tar', '-x', '-C', into, ...strip], git(['archive', '--format=tar', revision, `${prefix}src`, `${prefix}package.json`]));
   }
   // The harness's child side, always from the working tree (it is the harness, not the code measured).
   fs.mkdirSync(path.join(into, 'bench'), { recursive: true });

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGlove, REPO_ROOT } from '../../datasets/index.ts';
-import { AnnoyIndex } from '../../src/node/index.ts';
+import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
 
 export const BENCH_DIR = join(REPO_ROOT, '.cache', 'serve-bench');
 export const GLOVE_TREES = 10;

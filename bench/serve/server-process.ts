@@ -6,7 +6,7 @@
 //                      compare the two ways of using every core.
 // Prints "ready" on stdout once listening; SIGTERM drains and exits.
 import cluster from 'node:cluster';
-import { startServer, type SearchMode } from '../../src/server/index.ts';
+import { startServer, type SearchMode } from '../../packages/cli/src/server/index.ts';
 
 const [mode, processes, port, spec] = process.argv.slice(2);
 const [name, path] = spec.split('=');

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AnnoyIndex, type MetricName } from '../../src/node/index.ts';
+import { AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
 import { DIMENSIONS, encode } from '../targets/load.ts';
 
 const CORPUS = fileURLToPath(new URL('../corpus/', import.meta.url));

@@ -8,8 +8,8 @@
 //   - toBuffer() gives back exactly the bytes that were opened, and they open again;
 //   - both kernel sets (WebAssembly and TypeScript) keep these promises.
 // Hangs are caught by Jazzer's per-input timeout (fuzz/run.mjs sets it).
-import { AnnoyError, AnnoyIndex, type MetricName } from '../../src/index.ts';
-import { setKernels, wasmKernelsAvailable } from '../../src/kernels/kernels.ts';
+import { AnnoyError, AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/index.ts';
+import { setKernels, wasmKernelsAvailable } from '../../packages/annoy-ts/src/kernels/kernels.ts';
 import { bytesOf, only, violation } from './common.ts';
 
 /** f values tried per metric: the first input byte picks one (mod the list length). */

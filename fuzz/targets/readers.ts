@@ -7,12 +7,12 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliError, UsageError } from '../../src/cli/errors.ts';
-import type { Dataset } from '../../src/cli/readers/dataset.ts';
-import { parseFbin } from '../../src/cli/readers/fbin.ts';
-import { readVectors } from '../../src/cli/readers/index.ts';
-import { parseNpy } from '../../src/cli/readers/npy.ts';
-import { parseVecs } from '../../src/cli/readers/vecs.ts';
+import { CliError, UsageError } from '../../packages/cli/src/cli/errors.ts';
+import type { Dataset } from '../../packages/cli/src/cli/readers/dataset.ts';
+import { parseFbin } from '../../packages/cli/src/cli/readers/fbin.ts';
+import { readVectors } from '../../packages/cli/src/cli/readers/index.ts';
+import { parseNpy } from '../../packages/cli/src/cli/readers/npy.ts';
+import { parseVecs } from '../../packages/cli/src/cli/readers/vecs.ts';
 import { bytesOf, only, onlyAsync, violation } from './common.ts';
 
 const ALLOWED = [CliError, UsageError];

@@ -2,8 +2,8 @@
 // Promises: parseSidecar returns a sidecar or throws AnnoyFormatError naming the file; a sidecar it
 // accepts is self-consistent (recordBytes fits f and metric, byteLength is whole records, counts
 // are positive integers) and survives JSON.stringify → parseSidecar unchanged.
-import { AnnoyFormatError, parseSidecar } from '../../src/node/index.ts';
-import { createMetric } from '../../src/metrics/index.ts';
+import { AnnoyFormatError, parseSidecar } from '../../packages/annoy-ts/src/node/index.ts';
+import { createMetric } from '../../packages/annoy-ts/src/metrics/index.ts';
 import { bytesOf, only, violation } from './common.ts';
 
 const WHERE = '/fuzz/index.ann.json';

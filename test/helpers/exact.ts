@@ -1,4 +1,4 @@
-import type { MetricName } from '../../src/index.ts';
+import type { MetricName } from '../../packages/annoy-ts/src/index.ts';
 
 /**
  * Exact distances computed the textbook way, in double precision, independently of the library:

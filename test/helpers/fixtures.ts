@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { MetricName } from '../../src/index.ts';
+import type { MetricName } from '../../packages/annoy-ts/src/index.ts';
 
-export const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
-export const FIXTURES = join(SHARED, 'fixtures/annoy');
+/** The golden files written by real Annoy (fixtures/annoy/README.md says how they were made). */
+export const FIXTURES = fileURLToPath(new URL('../../fixtures/annoy/', import.meta.url));
 
 export interface QueryFile {
   metric: MetricName;

@@ -3,7 +3,7 @@
 //
 //   node tools/annoy-ref/selfcheck.mjs [FIXTURES_DIR] [--native]
 //
-// For every fixture folder (default: ../shared/fixtures/annoy next to the repo,
+// For every fixture folder (default: fixtures/annoy in the repository,
 // or $ANNOY_FIXTURES): rebuilds index.ann with the scalar driver and compares it
 // byte for byte (hamming: masking the bytes Annoy leaves uninitialised in split
 // records, spec 5.4), then checks `info`, `vectors`, `query`, `items` and
@@ -26,7 +26,7 @@ const args = process.argv.slice(2);
 const native = args.includes('--native');
 const positional = args.filter((a) => !a.startsWith('--'));
 const fixturesDir = resolve(
-  positional[0] ?? process.env.ANNOY_FIXTURES ?? [join(repo, '../shared/fixtures/annoy'), '/work/shared/fixtures/annoy'].find((p) => existsSync(p)) ?? join(repo, '../shared/fixtures/annoy'),
+  positional[0] ?? process.env.ANNOY_FIXTURES ?? join(repo, 'fixtures/annoy'),
 );
 
 function setup(flag) {

@@ -1,0 +1,264 @@
+import { atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type ForestRequest, type SearchResult } from '../annoy-index.ts';
+import { availableParallelism } from 'node:os';
+import { QueryPool } from './pool.ts';
+import { buildForestInParallel, buildThreads } from './parallel-build.ts';
+import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
+import { createMetric, describe, isMetricName } from '../metrics/index.ts';
+import type { MetricName } from '../metrics/metric.ts';
+import { checkBoolean, checkCount, checkSearchK, checkVector } from '../validate.ts';
+import { checksumOf } from './checksum.ts';
+import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
+import { packageVersion } from './version.ts';
+import {
+  checkRequested, checkSidecarExtras, INDEX_FORMAT, parseSidecar, serializeSidecar, SIDECAR_FORMAT, SIDECAR_VERSION,
+  sidecarPath, type Sidecar,
+} from '../formats/sidecar.ts';
+
+export interface SaveOptions {
+  /** Accepted for Annoy compatibility, as in save(path, prefault). */
+  prefault?: boolean;
+  /** Write the sidecar `path + '.json'` (default true). An old sidecar is removed either way. */
+  sidecar?: boolean;
+  /** Any JSON object, stored in the sidecar as `metadata`. */
+  metadata?: Record<string, unknown>;
+  /** File name (in the index's folder) of a labels file to name in the sidecar. */
+  labels?: string;
+}
+
+export interface OpenOptions {
+  /** Expected dimension: required without a sidecar; with one, a different value is an error. */
+  f?: number;
+  /** Expected metric: required without a sidecar; with one, a different value is an error. */
+  metric?: MetricName;
+  /** Compare the file's CRC-32 with the sidecar's (default true; ≈ 0.2 ms per MB). */
+  verifyChecksum?: boolean;
+}
+
+/** AnnoyIndex with save() and load() on the file system (Node.js, Deno, Bun), plus sidecars. */
+export class AnnoyIndex extends PortableAnnoyIndex {
+  /** The seed the current trees were built with, as the sidecar records it; null when unknown. */
+  #buildSeed: string | null = null;
+  #sidecar: Sidecar | null = null;
+  #saving: SaveOptions | null = null;
+  #written: Sidecar | null = null;
+
+  /**
+   * Opens an index saved by annoy-ts: f and metric come from its sidecar (`path + '.json'`), and
+   * the file must match the sidecar's size and checksum. `f` and `metric`, when given, must agree
+   * with the sidecar; without a sidecar (a file written by Annoy itself) both are required.
+   */
+  static open(path: string, options: OpenOptions = {}): AnnoyIndex {
+    checkPath(path);
+    if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
+    const { f, metric, verifyChecksum = true } = options;
+    if (f !== undefined && (typeof f !== 'number' || !Number.isInteger(f) || f < 1)) {
+      throw new AnnoyArgumentError(`f (the vector dimension) must be a positive integer, got ${describe(f)}`);
+    }
+    if (metric !== undefined && !isMetricName(metric)) createMetric(1, metric); // throws the usual unknown-metric error
+    checkBoolean(verifyChecksum, 'verifyChecksum');
+    const where = sidecarPath(path);
+    const text = readTextIfExists(where);
+    if (text === null) {
+      if (f === undefined || metric === undefined) {
+        throw new AnnoyArgumentError(
+          `${path} has no sidecar (${where}), so its dimension and metric are unknown (files written by Annoy itself ` +
+            `record neither): pass f and metric, or run \`npx annoy-ts info ${path}\` to infer them`,
+        );
+      }
+      const index = new AnnoyIndex(f, metric);
+      index.load(path);
+      return index;
+    }
+    const sidecar = parseSidecar(text, where);
+    checkRequested(sidecar, where, f, metric);
+    const index = new AnnoyIndex(sidecar.f, sidecar.metric);
+    index.loadFile(path, (bytes) => checkBytesMatch(sidecar, bytes, path, where, verifyChecksum));
+    if (index.getNItems() !== sidecar.nItems) {
+      throw new AnnoyFormatError(`${path} holds ${index.getNItems()} items, but ${where} says ${sidecar.nItems}: the sidecar belongs to another index`);
+    }
+    index.#sidecar = sidecar;
+    index.#buildSeed = sidecar.seed;
+    return index;
+  }
+
+  /** The sidecar this index was opened with (open()) or last saved with (save()); null otherwise. */
+  get sidecar(): Sidecar | null {
+    return this.#sidecar;
+  }
+
+  #pool: QueryPool | null = null;
+  #jobs = -1;
+
+  /**
+   * Batch queries on a pool of worker threads that search this index's memory in place (nothing is
+   * copied per worker). The pool starts on first use with nJobs workers (the last build's nJobs, or
+   * one per core), stays idle without keeping the process alive, and ends with close().
+   */
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  async getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
+    const rows = queryRows(queries, this.f);
+    const data = new Float64Array(rows.length * this.f);
+    rows.forEach((row, k) => atPosition(k, () => data.set(checkVector(row, this.f, 'query vector'), k * this.f)));
+    return this.#runPool('vectors', data, rows.length, this.f, n, searchK, includeDistances) as Promise<number[][] | SearchResult[]>;
+  }
+
+  /** getNnsByItem for each id on the worker pool (see getNnsByVectorsAsync). */
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
+      throw new AnnoyArgumentError(`ids must be an array or typed array of item ids, got ${describe(ids)}`);
+    }
+    const data = Float64Array.from(ids, (id) => (typeof id === 'number' ? id : NaN));
+    return this.#runPool('items', data, data.length, 1, n, searchK, includeDistances) as Promise<number[][] | SearchResult[]>;
+  }
+
+  /** Ends the query pool's workers (a later async call starts a new pool). */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.close();
+  }
+
+  #runPool(kind: 'vectors' | 'items', data: Float64Array, rows: number, width: number, n: number, searchK: number, includeDistances: boolean) {
+    checkCount(n, 'n (the number of neighbours)');
+    checkSearchK(searchK);
+    checkBoolean(includeDistances, 'includeDistances');
+    this.#pool ??= new QueryPool(() => this.shareWithThread(), this.#jobs === -1 ? availableParallelism() : this.#jobs);
+    return this.#pool.run(kind, data, rows, width, n, searchK, includeDistances);
+  }
+
+  /** @internal For tests: makes one pool worker exit, as a crash would. */
+  crashPoolWorkerForTest(): Promise<unknown> {
+    this.#pool ??= new QueryPool(() => this.shareWithThread(), this.#jobs === -1 ? availableParallelism() : this.#jobs);
+    return this.#pool.run('crash-for-test', new Float64Array(1), 1, 1, 1, -1, false);
+  }
+
+  /** The index's memory changes (build, unbuild, load, save, unload): workers searching the old one must go. */
+  #dropPool(): void {
+    if (this.#pool) void this.close();
+  }
+
+  override unbuild(): void {
+    super.unbuild();
+    this.#dropPool();
+  }
+
+  /** Builds on several threads (this one and workers) when nJobs asks for more than one and the index's memory is shared. */
+  protected override buildForest(request: ForestRequest): number[] {
+    const threads = buildThreads(request);
+    return threads > 1 ? buildForestInParallel(request, threads) : super.buildForest(request);
+  }
+
+  override build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {
+    super.build(nTrees, nJobs, options);
+    this.#dropPool();
+    this.#jobs = nJobs;
+    this.#buildSeed = this.treeSeed?.toString() ?? null;
+  }
+
+  override unload(): void {
+    super.unload();
+    this.#dropPool();
+    this.#buildSeed = null;
+    this.#sidecar = null;
+  }
+
+  /**
+   * Writes the index to `path` and, unless `{ sidecar: false }`, its sidecar to `path + '.json'`
+   * (see writeIndexAndSidecar for the order of the two renames). The .ann file is exactly what
+   * Annoy writes. `options` may be the Annoy-style `prefault` boolean.
+   */
+  override save(path: string, options: boolean | SaveOptions = false): void {
+    const opts: SaveOptions = typeof options === 'boolean' ? { prefault: options } : options;
+    if (opts === null || typeof opts !== 'object') throw new AnnoyArgumentError(`save options must be an object or a boolean, got ${describe(options)}`);
+    checkBoolean(opts.prefault ?? false, 'prefault');
+    checkBoolean(opts.sidecar ?? true, 'sidecar');
+    checkSidecarExtras(opts.metadata, opts.labels);
+    const seed = this.#buildSeed;
+    this.#saving = opts;
+    this.#written = null;
+    try {
+      super.save(path, opts.prefault ?? false); // writes through writeIndexFile, then reloads (which unloads)
+    } finally {
+      this.#saving = null;
+    }
+    this.#buildSeed = seed;
+    this.#sidecar = this.#written;
+    this.#dropPool();
+  }
+
+  /** Reads the whole file; refuses it when a sidecar proves it was built with another f or metric. */
+  protected override readIndexFile(path: string, allocate: (byteLength: number) => Uint8Array): void {
+    checkPath(path);
+    const bytes = readFileInto(path, allocate);
+    this.#checkSidecarOnLoad(path, bytes);
+  }
+
+  protected override writeIndexFile(path: string, bytes: Uint8Array): void {
+    checkPath(path);
+    const opts = this.#saving ?? {};
+    let sidecar: Sidecar | null = null;
+    if (opts.sidecar !== false) {
+      sidecar = {
+        format: SIDECAR_FORMAT,
+        version: SIDECAR_VERSION,
+        indexFormat: INDEX_FORMAT,
+        f: this.f,
+        metric: this.metric,
+        nItems: this.getNItems(),
+        nTrees: this.getNTrees(),
+        seed: this.#buildSeed,
+        recordBytes: createMetric(this.f, this.metric).recordBytes,
+        byteLength: bytes.length,
+        checksum: checksumOf(bytes),
+        createdBy: packageVersion(),
+      };
+      if (opts.labels !== undefined) sidecar.labels = opts.labels;
+      if (opts.metadata !== undefined) sidecar.metadata = JSON.parse(JSON.stringify(opts.metadata)) as Record<string, unknown>;
+    }
+    writeIndexAndSidecar(path, bytes, sidecarPath(path), sidecar && serializeSidecar(sidecar));
+    this.#written = sidecar;
+  }
+
+  /**
+   * load() keeps Annoy's behaviour (the sidecar is not needed and not trusted blindly), with one
+   * addition: when the sidecar provably describes these very bytes (same length and checksum) and
+   * names another f or metric, loading would only give garbage, so it is an error. The checksum is
+   * computed only in that case; an unreadable or stale sidecar is ignored.
+   */
+  #checkSidecarOnLoad(path: string, bytes: Uint8Array): void {
+    const where = sidecarPath(path);
+    let sidecar: Sidecar;
+    try {
+      const text = readTextIfExists(where);
+      if (text === null) return;
+      sidecar = parseSidecar(text, where);
+    } catch {
+      return;
+    }
+    if (sidecar.f === this.f && sidecar.metric === this.metric) return;
+    if (sidecar.byteLength !== bytes.length || sidecar.checksum !== checksumOf(bytes)) return;
+    checkRequested(sidecar, where, this.f, this.metric);
+  }
+}
+
+/** The file must be the one the sidecar describes: same length and (unless skipped) same CRC-32. */
+function checkBytesMatch(sidecar: Sidecar, bytes: Uint8Array, path: string, where: string, verifyChecksum: boolean): void {
+  const advice = `the index was replaced after ${where} was written (by another tool, or a copy that left the sidecar behind): ` +
+    'delete the sidecar and open the index with f and metric, or save it again';
+  if (bytes.length !== sidecar.byteLength) {
+    throw new AnnoyFormatError(`${path} is ${bytes.length} bytes, but ${where} describes a ${sidecar.byteLength}-byte index; ${advice}`);
+  }
+  if (verifyChecksum) {
+    const sum = checksumOf(bytes);
+    if (sum !== sidecar.checksum) throw new AnnoyFormatError(`${path} has checksum ${sum}, but ${where} says ${sidecar.checksum}; ${advice}`);
+  }
+}
+
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new AnnoyArgumentError(`path must be a non-empty string, got ${describe(path)}`);
+  }
+}

@@ -1,0 +1,170 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { AnnoyIndex, sidecarPath, type BuildProgress } from 'annoy-ts';
+import { intOption, parseCommand, required, str, type CommandSpec } from '../args.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { systemMessage } from '../readers/dataset.ts';
+import { bytes, count } from '../format.ts';
+import { writeLabels } from '../labels.ts';
+import { metricOption } from '../open-index.ts';
+import { createProgress } from '../progress.ts';
+import { FORMATS, readVectors } from '../readers/index.ts';
+
+const spec: CommandSpec = {
+  name: 'build',
+  positionals: ['INPUT'],
+  options: {
+    output: { type: 'string', short: 'o' },
+    metric: { type: 'string', short: 'm' },
+    trees: { type: 'string', short: 't' },
+    seed: { type: 'string' },
+    jobs: { type: 'string', short: 'j' },
+    format: { type: 'string' },
+    'label-column': { type: 'string' },
+    'id-column': { type: 'string' },
+    header: { type: 'boolean' },
+    'no-header': { type: 'boolean' },
+    delimiter: { type: 'string' },
+    metadata: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  help: `Usage: annoy-ts build INPUT -o INDEX --metric M [--trees N] [--seed S] [--jobs J] [options]
+
+Builds an Annoy index from the vectors in INPUT and writes INDEX (Annoy's own file format, readable
+by Python/C++ Annoy), its sidecar INDEX.json (f, metric, counts, checksum) and, when the input has
+labels (words, keys), INDEX.labels.json so that 'annoy-ts query --label' works.
+
+INPUT formats (by extension, or --format):
+  .npy              NumPy array, float32 or float64, 2-D (rows × dimensions), C order
+  .fvecs / .bvecs   ANN benchmark vectors (int32 dimension + float32 / uint8 values per row)
+  .fbin             uint32 rows, uint32 dimension, then float32 values
+  .csv / .tsv       one vector per row; optional header, label column and id column
+  .jsonl            one JSON array per line, or {"vector": [...], "id": 7, "label": "x"}
+  .txt / .vec       word vectors: "word v1 v2 …" (GloVe; word2vec/fastText text with its header)
+
+Options:
+  -o, --output INDEX      the index file to write (required)
+  -m, --metric M          angular, euclidean, manhattan, dot or hamming (required)
+  -t, --trees N           number of trees (default 10; "auto" = Annoy's -1: until the index has
+                          about twice as many nodes as items). More trees: better recall, bigger file
+      --seed S            seed of the tree builder (an integer; default Annoy's), for reproducible builds
+  -j, --jobs J            accepted for Annoy compatibility (-1 or a positive integer); annoy-ts
+                          builds in one thread
+      --format F          ${FORMATS.join(', ')} (default: from the extension)
+      --label-column C    CSV/TSV: the label column, by header name or 1-based number (default: a
+                          column named label/word/key/name/token/text, or a non-numeric first column)
+      --id-column C       CSV/TSV: a column of item ids (default: a column named "id"; else row numbers)
+      --header, --no-header   CSV/TSV: the first line is / is not a header (default: detected)
+      --delimiter D       CSV/TSV: the field separator (default "," for .csv, tab for .tsv)
+      --metadata JSON     a JSON object to store in the sidecar under "metadata"
+  -q, --quiet             no progress bars and no summary
+      --debug             stack traces on errors
+  -h, --help              this help
+
+Example:
+  annoy-ts build glove.6B.50d.txt -o glove.ann --metric angular --trees 20
+`,
+};
+
+export async function build(argv: string[]): Promise<void> {
+  const parsed = parseCommand(spec, argv);
+  if (parsed === 'help') {
+    process.stdout.write(spec.help);
+    return;
+  }
+  const { values, positionals: [input] } = parsed;
+  const output = required(values, 'output', 'build');
+  const metric = metricOption(required(values, 'metric', 'build'));
+  const trees = intOption(str(values, 'trees'), 'trees', 1, 10, { auto: -1, '-1': -1 });
+  const jobs = intOption(str(values, 'jobs'), 'jobs', 1, -1, { '-1': -1 });
+  const seed = seedOption(str(values, 'seed'));
+  const metadata = metadataOption(str(values, 'metadata'));
+  if (values['header'] && values['no-header']) throw new UsageError('build: --header and --no-header contradict each other');
+  const header = values['header'] ? true : values['no-header'] ? false : undefined;
+  const quiet = values['quiet'] === true;
+  checkOutput(output);
+  const progress = createProgress(!quiet);
+  const started = performance.now();
+
+  const delimiter = str(values, 'delimiter');
+  if (delimiter !== undefined && delimiter.replace('\\t', '\t').length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}`);
+  progress.start('reading', 1, 'bytes');
+  const data = await readVectors(input, {
+    format: str(values, 'format'),
+    labelColumn: str(values, 'label-column'),
+    idColumn: str(values, 'id-column'),
+    header,
+    delimiter: delimiter?.replace('\\t', '\t'),
+    onProgress: (done, total) => progress.update(done, total),
+  });
+  progress.stop();
+
+  const index = new AnnoyIndex(data.dim, metric);
+  if (seed !== undefined) index.setSeed(seed);
+  for (let r = 0; r < data.count; r++) {
+    index.addItem(data.ids ? data.ids[r] : r, data.data.subarray(r * data.dim, (r + 1) * data.dim));
+  }
+  const nItems = index.getNItems();
+  progress.start(trees === -1 ? 'building' : `${trees} trees`, trees === -1 ? nItems : trees * nItems, 'items');
+  index.build(trees, jobs, {
+    onProgress: (p: BuildProgress) => {
+      const done = p.placed === p.items ? p.trees : p.trees + p.placed / Math.max(p.items, 1);
+      if (p.nTrees > 0) progress.update(done * nItems);
+      else progress.update(p.placed, p.items); // automatic count: the bar shows the tree under construction
+    },
+  });
+  progress.stop();
+
+  let labelsFile: string | undefined;
+  if (data.labels) {
+    const byId: (string | null)[] = new Array<string | null>(nItems).fill(null);
+    for (let r = 0; r < data.count; r++) byId[data.ids ? data.ids[r] : r] = data.labels[r];
+    labelsFile = writeLabels(output, byId);
+  }
+  index.save(output, {
+    labels: labelsFile,
+    metadata: { source: { file: basename(input), format: data.format, rows: data.count }, ...metadata },
+  });
+  if (!quiet) {
+    const size = statSync(output).size;
+    const extra = [sidecarPath(output), ...(labelsFile ? [labelsFile] : [])].map((p) => basename(p)).join(', ');
+    process.stdout.write(
+      `built ${output}: ${count(data.count)} items, f = ${data.dim}, ${metric}, ${index.sidecar?.nTrees ?? index.getNTrees()} trees, ` +
+        `${bytes(size)} in ${((performance.now() - started) / 1000).toFixed(2)} s (+ ${extra})\n`,
+    );
+  }
+}
+
+/** Fails before any work when the index could not be written: no such folder, or a folder in its place. */
+function checkOutput(output: string): void {
+  const dir = dirname(resolve(output));
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (cause) {
+    throw new CliError(`cannot write ${output}: the folder ${dir} ${systemMessage(cause) === 'no such file or directory' ? 'does not exist' : `is not usable (${systemMessage(cause)})`}`);
+  }
+  if (!st.isDirectory()) throw new CliError(`cannot write ${output}: ${dir} is not a folder`);
+  if (existsSync(output) && statSync(output).isDirectory()) throw new CliError(`cannot write ${output}: it is a folder`);
+}
+
+function seedOption(value: string | undefined): bigint | undefined {
+  if (value === undefined) return undefined;
+  const t = value.trim();
+  if (!/^[+-]?\d+$/.test(t)) throw new UsageError(`--seed must be an integer, got ${JSON.stringify(value)}`);
+  const seed = BigInt(t);
+  if (seed < -(1n << 63n) || seed >= 1n << 64n) throw new UsageError(`--seed ${t} does not fit in 64 bits`);
+  return seed;
+}
+
+function metadataOption(value: string | undefined): Record<string, unknown> {
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (cause) {
+    throw new UsageError(`--metadata must be a JSON object: ${(cause as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--metadata must be a JSON object, like \'{"model": "glove.6B.50d"}\'');
+  return parsed as Record<string, unknown>;
+}

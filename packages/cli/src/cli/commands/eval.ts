@@ -1,0 +1,160 @@
+import type { AnnoyIndex, SearchResult } from 'annoy-ts';
+import { intOption, parseCommand, searchKOption, str, type CommandSpec } from '../args.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { count, table } from '../format.ts';
+import { INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
+import { readVectors } from '../readers/index.ts';
+
+const spec: CommandSpec = {
+  name: 'eval',
+  positionals: ['INDEX'],
+  options: {
+    queries: { type: 'string' },
+    k: { type: 'string', short: 'k' },
+    'search-k': { type: 'string' },
+    sample: { type: 'string' },
+    seed: { type: 'string' },
+    'min-time': { type: 'string' },
+    json: { type: 'boolean' },
+    ...INDEX_OPTIONS,
+  },
+  help: `Usage: annoy-ts eval INDEX [--queries FILE] [-k 10] [--search-k N[,N…]] [--sample 100] [--json]
+
+Measures recall@k of the index against exact search, and its speed (queries per second, one thread).
+The exact answers come from searching every tree completely, which scores every item with the
+index's own distance. A returned item counts as found when it is among the exact k nearest, or
+ties with the k-th exact distance.
+
+Options:
+  --queries FILE     query vectors (any format 'annoy-ts build' reads); without it, a sample of the
+                     index's own items is used (each then finds itself at rank 1)
+  -k K               neighbours per query (default 10)
+  --search-k LIST    comma-separated search_k values to compare (default -1 = Annoy's k × trees;
+                     "all" = exact)
+  --sample N         evaluate at most N queries, drawn at random (default 100)
+  --seed S           seed for drawing the sample (default 1)
+  --min-time SEC     repeat each timing pass until it has run this long (default 0.2)
+  --json             one JSON object instead of a table
+${INDEX_HELP}
+  --debug            stack traces on errors
+  -h, --help         this help
+`,
+};
+
+interface Row {
+  searchK: number;
+  recall: number;
+  qps: number;
+}
+
+export async function evaluate(argv: string[]): Promise<void> {
+  const parsed = parseCommand(spec, argv);
+  if (parsed === 'help') {
+    process.stdout.write(spec.help);
+    return;
+  }
+  const { values, positionals: [path] } = parsed;
+  const k = intOption(str(values, 'k'), 'k', 1, 10);
+  const sample = intOption(str(values, 'sample'), 'sample', 1, 100);
+  const seed = intOption(str(values, 'seed'), 'seed', 0, 1);
+  const minTime = Number(str(values, 'min-time') ?? '0.2');
+  if (!(minTime >= 0 && minTime <= 600)) throw new UsageError(`--min-time must be a number of seconds from 0 to 600, got ${JSON.stringify(str(values, 'min-time'))}`);
+  const searchKs = (str(values, 'search-k') ?? '-1').split(',').map((s) => searchKOption(s.trim()));
+  const queriesPath = str(values, 'queries');
+
+  const { index } = openIndex(path, values);
+  const random = mulberry32(seed);
+  let queries: ArrayLike<number>[];
+  let source: string;
+  if (queriesPath !== undefined) {
+    const data = await readVectors(queriesPath);
+    if (data.dim !== index.f) throw new CliError(`${queriesPath} has ${data.dim} values per vector, but the index has f = ${index.f}`);
+    const rows = pick(data.count, sample, random);
+    queries = rows.map((r) => data.data.subarray(r * data.dim, (r + 1) * data.dim));
+    source = rows.length < data.count ? `${rows.length} of the ${count(data.count)} vectors in ${queriesPath}` : `the ${rows.length} vectors in ${queriesPath}`;
+  } else {
+    const ids = pick(index.getNItems(), sample, random);
+    queries = ids.map((id) => index.getItemVector(id));
+    source = `${ids.length} of the index's own items`;
+  }
+
+  const exact = queries.map((q) => index.getNnsByVector(q, k, Infinity, true));
+  const larger = index.metric === 'dot'; // dot returns inner products: larger is closer
+
+  const rows: Row[] = searchKs.map((searchK) => {
+    let answers: SearchResult[] = [];
+    let passes = 0;
+    const started = performance.now();
+    do {
+      answers = queries.map((q) => index.getNnsByVector(q, k, searchK, true));
+      passes++;
+    } while ((performance.now() - started) / 1000 < minTime);
+    const seconds = (performance.now() - started) / 1000;
+    const recall = answers.reduce((sum, got, i) => sum + recallOf(got, exact[i], larger), 0) / queries.length;
+    return { searchK, recall, qps: (passes * queries.length) / Math.max(seconds, 1e-9) };
+  });
+
+  if (values['json'] === true) {
+    process.stdout.write(JSON.stringify({
+      index: path, k, queries: queries.length, source, items: index.getNItems(), trees: index.getNTrees(),
+      results: rows.map((r) => ({ searchK: r.searchK === Infinity ? 'all' : r.searchK, recall: round(r.recall, 4), qps: round(r.qps) })),
+    }) + '\n');
+    return;
+  }
+  const lines = [
+    `${path}: ${count(index.getNItems())} items, f = ${index.f}, ${index.metric}, ${index.getNTrees()} trees`,
+    `queries: ${source}; k = ${k}`,
+    'exact answers: every tree searched completely (every item scored)',
+    '',
+    indent(table([
+      ['search_k', `recall@${k}`, 'queries/s', 'ms/query'],
+      ...rows.map((r) => [
+        r.searchK === -1 ? '-1 (default)' : r.searchK === Infinity ? 'all' : String(r.searchK),
+        r.recall.toFixed(3), count(Math.round(r.qps)), (1000 / r.qps).toFixed(3),
+      ]),
+    ], [false, true, true, true])),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Share of the exact top k that `got` found; a tie with the k-th exact distance counts as found. */
+export function recallOf(got: SearchResult, exact: SearchResult, larger: boolean): number {
+  const want = exact.ids.length;
+  if (want === 0) return 1;
+  const kth = Math.fround(exact.distances[want - 1]);
+  const wanted = new Set(exact.ids);
+  let hits = 0;
+  got.ids.forEach((id, i) => {
+    const d = Math.fround(got.distances[i]);
+    if (wanted.has(id) || (larger ? d >= kth : d <= kth)) hits++;
+  });
+  return Math.min(hits, want) / want;
+}
+
+/** Up to `n` distinct numbers from 0 … total−1 (all of them, in order, when total ≤ n). */
+function pick(total: number, n: number, random: () => number): number[] {
+  if (total <= n) return Array.from({ length: total }, (_, i) => i);
+  const chosen = new Set<number>();
+  while (chosen.size < n) chosen.add(Math.floor(random() * total));
+  return [...chosen].sort((a, b) => a - b);
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function round(x: number, digits = 0): number {
+  const p = 10 ** digits;
+  return Math.round(x * p) / p;
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => `  ${l}`).join('\n');
+}

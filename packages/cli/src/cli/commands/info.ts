@@ -1,0 +1,133 @@
+import { existsSync, statSync } from 'node:fs';
+import { AnnoyFormatError, inferLayout, readFileBytes, recordLayout, sidecarPath, type LayoutInference } from 'annoy-ts';
+import { parseCommand, str, type CommandSpec } from '../args.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { bytes, count, table } from '../format.ts';
+import { checkFile, INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
+
+const spec: CommandSpec = {
+  name: 'info',
+  positionals: ['INDEX'],
+  options: {
+    json: { type: 'boolean' },
+    'ignore-sidecar': { type: 'boolean' },
+    ...INDEX_OPTIONS,
+  },
+  help: `Usage: annoy-ts info INDEX [--json] [--f F --metric M] [--ignore-sidecar]
+
+Describes an index: f, metric, items, trees, size, record layout, and whether its sidecar
+(INDEX.json) matches it (size and CRC-32).
+
+Without a sidecar (a file written by Annoy itself, which records neither f nor the metric) and
+without --f/--metric, info infers them: every (metric, f) whose record size divides the file and
+whose roots, child ids and descendant counts are consistent is listed, ranked by what the item
+records show where the layouts differ, with how sure the verdict is.
+
+Options:
+  --json             one JSON object instead of text
+  --ignore-sidecar   infer f and metric from the records even when a sidecar exists
+${INDEX_HELP}
+  --debug            stack traces on errors
+  -h, --help         this help
+`,
+};
+
+export async function info(argv: string[]): Promise<void> {
+  const parsed = parseCommand(spec, argv);
+  if (parsed === 'help') {
+    process.stdout.write(spec.help);
+    return;
+  }
+  const { values, positionals: [path] } = parsed;
+  const json = values['json'] === true;
+  const given = str(values, 'f') !== undefined || str(values, 'metric') !== undefined;
+  if (values['ignore-sidecar'] && given) throw new UsageError('info: --ignore-sidecar infers f and metric; do not pass --f/--metric with it');
+  checkFile(path, 'index');
+  const hasSidecar = existsSync(sidecarPath(path));
+  if (values['ignore-sidecar'] || (!hasSidecar && !given)) {
+    infer(path, json, hasSidecar);
+    return;
+  }
+  describeIndex(path, values, json, hasSidecar);
+}
+
+function describeIndex(path: string, values: Record<string, unknown>, json: boolean, hasSidecar: boolean): void {
+  const started = performance.now();
+  let opened;
+  try {
+    opened = openIndex(path, values as never);
+  } catch (error) {
+    if (hasSidecar && error instanceof AnnoyFormatError) {
+      throw new CliError(`${error.message} (\`annoy-ts info ${path} --ignore-sidecar\` infers f and metric from the records)`);
+    }
+    throw error;
+  }
+  const ms = performance.now() - started;
+  const { index, labels } = opened;
+  const sidecar = index.sidecar;
+  const size = statSync(path).size;
+  const layout = recordLayout(index.f, index.metric);
+  const nNodes = size / layout.recordBytes;
+  const verified = values['no-verify'] !== true;
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      path, byteLength: size, f: index.f, metric: index.metric, nItems: index.getNItems(),
+      nTrees: sidecar?.nTrees ?? index.getNTrees(), roots: index.getNTrees(), nNodes,
+      recordBytes: layout.recordBytes, leafCapacity: layout.leafCapacity, layout: layout.fields,
+      sidecar: sidecar ? { path: sidecarPath(path), verified, ...sidecar } : null,
+      labels: labels ? { path: labels.file, count: labels.list.filter((l) => l !== null).length } : null,
+    }) + '\n');
+    return;
+  }
+  const rows: string[][] = [
+    ['size', `${count(size)} bytes (${bytes(size)}): ${count(nNodes)} records of ${layout.recordBytes} bytes`],
+    ['metric', index.metric],
+    ['f', String(index.f)],
+    ['items', `${count(index.getNItems())}${index.getNItems() > 0 ? ` (ids 0 … ${index.getNItems() - 1})` : ''}`],
+    ['trees', sidecar && sidecar.nTrees !== index.getNTrees()
+      ? `${sidecar.nTrees} built (Annoy's root scan finds ${index.getNTrees()} roots: every tree is a single leaf)`
+      : String(index.getNTrees())],
+    ['layout', `${layout.fields}; leaves hold up to ${layout.leafCapacity} ids`],
+  ];
+  if (sidecar) {
+    rows.push(['seed', sidecar.seed ?? 'unknown']);
+    rows.push(['created by', sidecar.createdBy]);
+    if (labels) rows.push(['labels', `${labels.file} (${count(labels.list.filter((l) => l !== null).length)} labels)`]);
+    if (sidecar.metadata) rows.push(['metadata', JSON.stringify(sidecar.metadata)]);
+    rows.push(['sidecar', `${sidecarPath(path)}: matches (size${verified ? ` and ${sidecar.checksum}` : '; checksum not checked'}; opened in ${ms.toFixed(1)} ms)`]);
+  } else {
+    rows.push(['sidecar', `none: f and metric as given (--f ${index.f} --metric ${index.metric}); they cannot be checked against the file`]);
+  }
+  process.stdout.write(`${path}\n${table(rows).split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+}
+
+function infer(path: string, json: boolean, hasSidecar: boolean): void {
+  const data = readFileBytes(path);
+  const result: LayoutInference = inferLayout(data);
+  if (json) {
+    process.stdout.write(JSON.stringify({ path, byteLength: result.byteLength, sidecar: null, inference: result }) + '\n');
+  } else {
+    const lines = [
+      `${path}: ${count(data.length)} bytes, ${hasSidecar ? 'sidecar ignored' : `no sidecar (${sidecarPath(path)})`}: inferring f and metric from the records`,
+    ];
+    if (result.candidates.length > 0) {
+      lines.push('candidates (record size divides the file; roots, child ids and counts consistent):');
+      const rows = result.candidates.map((c, i) => [
+        `${i + 1}.`, c.metric, `f = ${c.fMin !== undefined && c.fMin !== c.f ? `${c.fMin}…${c.f}` : c.f}`,
+        `${count(c.nItems)} items`, `${c.nTrees} roots`, c.verdict, c.evidence,
+      ]);
+      lines.push(table(rows, [true]).split('\n').map((l) => `  ${l}`).join('\n'));
+    }
+    lines.push(`${result.rejected} other (metric, f) pair${result.rejected === 1 ? '' : 's'} with a record size dividing the file failed the structural checks`);
+    lines.push(`verdict (${result.confidence} confidence): ${result.summary}`);
+    const best = result.candidates[0];
+    if (best && result.confidence !== 'none') {
+      lines.push(`use it with: annoy-ts query ${path} --f ${best.f} --metric ${best.metric} …`);
+      if (best.metric === 'hamming' && best.fMin !== undefined && best.fMin !== best.f) {
+        lines.push(`(hamming: any f from ${best.fMin} to ${best.f} gives the same records; pass the one the index was built with)`);
+      }
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (result.candidates.length === 0) throw new CliError(`${path}: ${result.summary}`);
+}

@@ -1,0 +1,62 @@
+import { existsSync, statSync } from 'node:fs';
+import { AnnoyIndex, sidecarPath, type MetricName } from 'annoy-ts';
+import { intOption, str, type Parsed } from './args.ts';
+import { CliError, UsageError } from './errors.ts';
+import { readLabels, type Labels } from './labels.ts';
+import { systemMessage } from './readers/dataset.ts';
+
+/** The options query, info and eval share for opening an index. */
+export const INDEX_OPTIONS = {
+  f: { type: 'string' },
+  metric: { type: 'string' },
+  'no-verify': { type: 'boolean' },
+} as const;
+
+export const INDEX_HELP = `  --f F, --metric M   dimension and metric, needed for an index without a sidecar (a file
+                      written by Annoy itself); with a sidecar they must match it
+  --no-verify         skip the CRC-32 check of the index against its sidecar`;
+
+/** A metric name, with Annoy's hints for common aliases (cosine → angular …). */
+export function metricOption(value: string): MetricName {
+  try {
+    new AnnoyIndex(1, value as MetricName);
+  } catch (cause) {
+    throw new UsageError(`--metric: ${(cause as Error).message}`);
+  }
+  return value as MetricName;
+}
+
+export function dimensionOption(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : intOption(value, 'f', 1, 0);
+}
+
+/** Checks that the file exists (one clear line when it does not). */
+export function checkFile(path: string, what = 'file'): void {
+  try {
+    if (statSync(path).isDirectory()) throw new CliError(`${path} is a folder, not ${what === 'file' ? 'a file' : `an ${what}`}`);
+  } catch (cause) {
+    if (cause instanceof CliError) throw cause;
+    throw new CliError(`cannot open ${path}: ${systemMessage(cause)}`);
+  }
+}
+
+export interface OpenedIndex {
+  index: AnnoyIndex;
+  labels: Labels | null;
+}
+
+export function openIndex(path: string, values: Parsed['values']): OpenedIndex {
+  const f = dimensionOption(str(values, 'f'));
+  const metricText = str(values, 'metric');
+  const metric = metricText === undefined ? undefined : metricOption(metricText);
+  checkFile(path, 'index');
+  if (!existsSync(sidecarPath(path)) && (f === undefined || metric === undefined)) {
+    throw new UsageError(
+      `${path} has no sidecar (${sidecarPath(path)}), so its dimension and metric are unknown (Annoy's own files record neither): ` +
+        `pass --f and --metric, or run \`annoy-ts info ${path}\` to infer them`,
+    );
+  }
+  const index = AnnoyIndex.open(path, { f, metric, verifyChecksum: values['no-verify'] !== true });
+  const name = index.sidecar?.labels;
+  return { index, labels: name === undefined ? null : readLabels(path, name, index.getNItems()) };
+}
