@@ -5,7 +5,6 @@
 export { loadGlove, GLOVE_DIM, type GloveData } from './glove.ts';
 export { loadFashionMnist, FASHION_MNIST_DIM, FASHION_MNIST_CLASSES, type FashionMnistData } from './fashion-mnist.ts';
 export { splitBaseQueries, gatherRows, compactRowsInPlace, type BaseQuerySplit } from './split.ts';
-export { Rng, splitmix32 } from './prng.ts';
 export {
   computeGroundTruth,
   bruteForceKnn,

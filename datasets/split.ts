@@ -1,5 +1,5 @@
 /** Seeded base/query splits and row gathering. */
-import { Rng } from './prng.ts';
+import { Rng } from '../packages/cli/src/cli/prng.ts';
 
 export interface BaseQuerySplit {
   /** Ids of the rows that form the base set, in ascending order. */

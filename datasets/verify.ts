@@ -22,7 +22,7 @@ import { BENCH_DATASETS, QUICK_QUERIES, loadBenchDataset } from './bench.ts';
 import { loadFashionMnist } from './fashion-mnist.ts';
 import { loadGlove } from './glove.ts';
 import { bruteForceKnn } from './ground-truth.ts';
-import { Rng } from './prng.ts';
+import { Rng } from '../packages/cli/src/cli/prng.ts';
 import { gatherRows, splitBaseQueries } from './split.ts';
 
 const { values: args } = parseArgs({

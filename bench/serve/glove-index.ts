@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGlove, REPO_ROOT } from '../../datasets/index.ts';
 import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 
 export const BENCH_DIR = join(REPO_ROOT, '.cache', 'serve-bench');
 export const GLOVE_TREES = 10;
@@ -34,12 +35,9 @@ export async function gloveIndex(log: (line: string) => void = () => {}): Promis
   }
   // Queries: every 997th word's vector plus a small deterministic perturbation.
   const queries: number[][] = [];
-  let s = 12345;
+  const rng = new Rng(12345);
   for (let r = 0; queries.length < 500; r = (r + 997) % glove.count) {
-    const row = Array.from(glove.vectors.subarray(r * glove.dim, (r + 1) * glove.dim), (x) => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return Math.fround(x + (s / 2 ** 32 - 0.5) * 0.01);
-    });
+    const row = Array.from(glove.vectors.subarray(r * glove.dim, (r + 1) * glove.dim), (x) => Math.fround(x + rng.nextRange(-0.005, 0.005)));
     queries.push(row);
   }
   return { path, queries, f: glove.dim };

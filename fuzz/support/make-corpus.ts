@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { DIMENSIONS, encode } from '../targets/load.ts';
 
 const CORPUS = fileURLToPath(new URL('../corpus/', import.meta.url));
@@ -17,23 +18,12 @@ function put(target: string, name: string, bytes: Uint8Array | string): void {
   writeFileSync(join(dir, name), bytes);
 }
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function buildIndex(metric: MetricName, f: number, n: number, trees: number, holes: boolean, seed: number): AnnoyIndex {
-  const r = rng(seed);
+  const rng = new Rng(seed);
   const index = new AnnoyIndex(f, metric);
   let id = 0;
   for (let k = 0; k < n; k++) {
-    index.addItem(id, Array.from({ length: f }, () => (metric === 'hamming' ? (r() < 0.5 ? 1 : 0) : 2 * r() - 1)));
+    index.addItem(id, Array.from({ length: f }, () => (metric === 'hamming' ? rng.nextInt(2) : rng.nextRange(-1, 1))));
     id += holes && k % 3 === 1 ? 3 : 1;
   }
   index.setSeed(seed);

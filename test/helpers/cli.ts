@@ -4,6 +4,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -51,10 +52,6 @@ export function fbin(rows: number[][]): Buffer {
 
 /** Deterministic pseudo-random rows in [-1, 1). */
 export function randomRows(n: number, d: number, seed = 1): number[][] {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  };
-  return Array.from({ length: n }, () => Array.from({ length: d }, next));
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.nextRange(-1, 1)));
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnoyArgumentError, AnnoyIndex, AnnoyStateError, kernelInfo, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyRefPath, annoyRefUnavailableReason, refInfo, refQuery } from '../helpers/annoy-ref.ts';
 import { bruteForce, recall } from '../helpers/exact.ts';
 import { skipWithout } from '../helpers/requirements.ts';
@@ -16,9 +17,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const shared = kernelInfo().sharedMemory;
 
 function data(f: number, n: number, seed: number): number[][] {
-  let s = seed;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
-  return Array.from({ length: n }, (_, i) => Array.from({ length: f }, (_, k) => Math.sin((i % 23) * (k + 1)) + r()));
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => Array.from({ length: f }, (_, k) => Math.sin((i % 23) * (k + 1)) + rng.nextRange(-0.5, 0.5)));
 }
 
 function build(metric: MetricName, rows: number[][], trees: number, jobs: number): AnnoyIndex {

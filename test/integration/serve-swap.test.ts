@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
 import { startServer, type AnnoyServer } from '../../packages/cli/src/server/index.ts';
+import { randomRows } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-serve-swap-'));
 const at = (name: string) => join(dir, name);
@@ -17,16 +18,11 @@ const F = 12;
 const N = 3000;
 const K = 8;
 
-function rows(n: number, f: number, seed: number): number[][] {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
-  return Array.from({ length: n }, () => Array.from({ length: f }, next));
-}
 
 /** Writes NAME.ann (+ sidecar + labels); file B's labels are a permutation of file A's. */
 function writeIndex(name: string, seed: number, labelOf: (i: number) => string): void {
   const index = new AnnoyIndex(F, 'angular');
-  rows(N, F, seed).forEach((r, i) => index.addItem(i, r));
+  randomRows(N, F, seed).forEach((r, i) => index.addItem(i, r));
   index.setSeed(seed);
   index.build(6);
   writeFileSync(at(`${name}.ann.labels.json`), JSON.stringify(Array.from({ length: N }, (_, i) => labelOf(i))));
@@ -42,7 +38,7 @@ function repoint(link: string, target: string): void {
 }
 
 // What each file answers, computed with the library: a served answer must equal one of these exactly.
-const QUERY_VECTOR = rows(1, F, 99)[0];
+const QUERY_VECTOR = randomRows(1, F, 99)[0];
 const BATCH = [{ vector: QUERY_VECTOR }, { item: 17 }, { label: 'w123' }];
 interface Expected { vector: unknown; item: unknown; label: unknown; batch: unknown }
 const expected = new Map<string, Expected>();

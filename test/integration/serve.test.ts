@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
 import { isLoopback, startServer, type AnnoyServer } from '../../packages/cli/src/server/index.ts';
+import { randomRows } from '../helpers/cli.ts';
 import { loadIndex } from '../../packages/cli/src/server/loader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-serve-'));
@@ -14,13 +15,8 @@ const at = (name: string) => join(dir, name);
 
 const F = 8;
 const N = 300;
-function rows(n: number, f: number, seed: number): number[][] {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
-  return Array.from({ length: n }, () => Array.from({ length: f }, next));
-}
-const ROWS = rows(N, F, 11);
-const ANGULAR = rows(200, 5, 12);
+const ROWS = randomRows(N, F, 11);
+const ANGULAR = randomRows(200, 5, 12);
 
 let server: AnnoyServer;
 let locked: AnnoyServer;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyBinding, bindingUnavailable, type BindingMetric } from '../helpers/annoy-binding.ts';
 import { skipWithout } from '../helpers/requirements.ts';
 
@@ -13,9 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-binding-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function data(f: number, n: number, seed: number): number[][] {
-  let s = seed;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
-  return Array.from({ length: n }, (_, i) => Array.from({ length: f }, (_, k) => Math.sin(i % 17 + k) + (r() - 0.5)));
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => Array.from({ length: f }, (_, k) => Math.sin(i % 17 + k) + rng.nextRange(-0.5, 0.5)));
 }
 
 function sameAnswer(a: { ids: number[]; distances: number[] }, b: { ids: number[]; distances: number[] }) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyRefPath, annoyRefUnavailableReason, refBuild, refDistance, refInfo, refItems, refQuery, refVectors } from '../helpers/annoy-ref.ts';
 import { skipWithout } from '../helpers/requirements.ts';
 
@@ -26,8 +27,8 @@ const CASES: Case[] = [
 ];
 
 function rows(c: Case): { ids: number[]; vectors: Float32Array } {
-  let s = c.seed >>> 0 || 1;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rng = new Rng(c.seed);
+  const r = () => rng.nextFloat();
   const ids: number[] = [];
   for (let id = 0; ids.length < c.n; id++) if (!c.holeEvery || id % c.holeEvery !== 1) ids.push(id);
   const vectors = new Float32Array(c.n * c.f);

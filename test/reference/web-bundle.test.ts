@@ -10,16 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, type BundleReport } from '../../web/build.ts';
 import { GZIP_BUDGET_BYTES } from '../../web/paths.ts';
 import * as core from '../../packages/annoy-ts/src/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 
 const F = 12, N = 300;
 
-/** Deterministic vectors (no Math.random: the bare realm must compute exactly the same ones). */
-const VECTORS_SOURCE = `(n, f) => {
-  let s = 12345;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) - 0.5;
-  return Array.from({ length: n }, () => Array.from({ length: f }, next));
-}`;
-const vectors = (0, eval)(VECTORS_SOURCE) as (n: number, f: number) => number[][];
+/** Deterministic vectors; the bare realm gets the same numbers as JSON. */
+const rng = new Rng(12345);
+const VECTORS = Array.from({ length: N }, () => Array.from({ length: F }, () => rng.nextRange(-0.5, 0.5)));
 
 /** What every variant must answer: build, round-trip through bytes, query by item and by vector. */
 const SCENARIO_SOURCE = `(lib, vectors) => {
@@ -49,7 +46,7 @@ describe('the browser bundle (dist/web/annoy-ts.js)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'annoy-ts-web-bundle-'));
     esm = await buildBundle({ outfile: path.join(dir, 'annoy-ts.js') });
-    expected = scenario(core, vectors(N, F));
+    expected = scenario(core, VECTORS);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -69,7 +66,7 @@ describe('the browser bundle (dist/web/annoy-ts.js)', () => {
   it('works as an ES module, with the same answers as the sources', async () => {
     const lib = (await import(pathToFileURL(esm.file!).href)) as Record<string, unknown>;
     expect(Object.keys(lib)).toEqual(expect.arrayContaining(['AnnoyIndex', 'AnnoyError', 'AnnoyStateError']));
-    expect(scenario(lib, vectors(N, F))).toEqual(expected);
+    expect(scenario(lib, VECTORS)).toEqual(expected);
     // No file system in the portable build; and the error keeps its name through minification.
     expect(expected.refused).toBe('AnnoyStateError');
   });
@@ -82,7 +79,7 @@ describe('the browser bundle (dist/web/annoy-ts.js)', () => {
       expect(vm.runInContext('typeof process + typeof Buffer + typeof require + typeof WebAssembly', realm)).toBe('undefinedundefinedundefinedobject');
       if (!webAssembly) vm.runInContext('delete globalThis.WebAssembly', realm);
       vm.runInContext(iife.code, realm);
-      const result = vm.runInContext(`JSON.stringify((${SCENARIO_SOURCE})(globalThis.annoyTs, (${VECTORS_SOURCE})(${N}, ${F})))`, realm) as string;
+      const result = vm.runInContext(`JSON.stringify((${SCENARIO_SOURCE})(globalThis.annoyTs, ${JSON.stringify(VECTORS)}))`, realm) as string;
       expect(JSON.parse(result)).toEqual(expected);
     });
   }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
 import { DistanceKind, jsKernels, setKernels, TwoMeansKind, wasmKernelsAvailable } from '../../packages/annoy-ts/src/kernels/kernels.ts';
 import { Arena } from '../../packages/annoy-ts/src/records.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 
 afterEach(() => setKernels('auto'));
 
@@ -19,11 +20,8 @@ describe.runIf(wasmKernelsAvailable())('WebAssembly kernels', () => {
     const js = jsKernels(arena);
     const wasm = arena.kernels;
     const f32 = arena.f32;
-    let s = 12345;
-    for (let i = 0; i < 200_000; i++) {
-      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-      f32[i] = (s / 2 ** 32 - 0.5) * (i % 7 === 0 ? 1000 : 1);
-    }
+    const rng = new Rng(12345);
+    for (let i = 0; i < 200_000; i++) f32[i] = rng.nextRange(-0.5, 0.5) * (i % 7 === 0 ? 1000 : 1);
     for (const n of [1, 3, 4, 15, 16, 17, 33, 100, 784]) {
       for (let t = 0; t < 20; t++) {
         const a = 4 * ((t * 9173) % 150_000), b = 4 * ((t * 5471 + 77) % 150_000);

@@ -5,26 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { bruteForce, exactDistance, recall } from '../helpers/exact.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-search-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A small deterministic generator so every run sees the same data. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
 
 interface Case { metric: MetricName; f: number; n: number; holes: boolean }
 const CASES: Case[] = [
@@ -38,7 +23,8 @@ const CASES: Case[] = [
 ];
 
 function makeData(c: Case, seed: number) {
-  const r = rng(seed);
+  const rng = new Rng(seed);
+  const r = () => rng.nextFloat();
   const items = new Map<number, number[]>();
   let id = 0;
   for (let k = 0; k < c.n; k++) {
@@ -47,9 +33,9 @@ function makeData(c: Case, seed: number) {
     // Clustered data: real embeddings are not uniform, and clusters make ties and near-ties common.
     const centre = Math.floor(r() * 8);
     items.set(id, Array.from({ length: c.f }, (_, k2) =>
-      c.metric === 'hamming' ? (r() < (centre / 8 + (k2 % 3) * 0.1) ? 1 : 0) : scale * (gaussian(r) + Math.sin(centre * (k2 + 1)))));
+      c.metric === 'hamming' ? (r() < (centre / 8 + (k2 % 3) * 0.1) ? 1 : 0) : scale * (rng.nextGaussian() + Math.sin(centre * (k2 + 1)))));
   }
-  const queries = Array.from({ length: 25 }, () => Array.from({ length: c.f }, () => (c.metric === 'hamming' ? (r() < 0.5 ? 1 : 0) : gaussian(r))));
+  const queries = Array.from({ length: 25 }, () => Array.from({ length: c.f }, () => (c.metric === 'hamming' ? (r() < 0.5 ? 1 : 0) : rng.nextGaussian())));
   return { items, queries };
 }
 

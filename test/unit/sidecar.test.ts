@@ -10,6 +10,7 @@ import {
   AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, crc32, inferLayout, parseSidecar, sidecarPath, type MetricName,
 } from '../../packages/annoy-ts/src/node/index.ts';
 import { crc32Portable } from '../../packages/annoy-ts/src/node/checksum.ts';
+import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyBinding, bindingUnavailable } from '../helpers/annoy-binding.ts';
 import { FIXTURES, fixturesAvailable, loadFixtures } from '../helpers/fixtures.ts';
 import { skipWithout } from '../helpers/requirements.ts';
@@ -220,8 +221,8 @@ describe('inferLayout() on files without a sidecar', () => {
   });
 
   it('names the metric of files annoy-ts writes, for every metric (hamming: the range of f)', () => {
-    let seed = 9;
-    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rng = new Rng(9);
+    const random = () => rng.nextFloat();
     for (const [metric, f] of [['angular', 6], ['euclidean', 5], ['manhattan', 9], ['dot', 7], ['hamming', 100]] as const) {
       const index = new AnnoyIndex(f, metric);
       for (let i = 0; i < 500; i++) index.addItem(i, Array.from({ length: f }, () => (metric === 'hamming' ? (random() > 0.5 ? 1 : 0) : random() * 2 - 1)));

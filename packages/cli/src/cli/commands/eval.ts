@@ -3,6 +3,7 @@ import { intOption, parseCommand, searchKOption, str, type CommandSpec } from '.
 import { CliError, UsageError } from '../errors.ts';
 import { count, table } from '../format.ts';
 import { INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
+import { Rng } from '../prng.ts';
 import { readVectors } from '../readers/index.ts';
 
 const spec: CommandSpec = {
@@ -63,17 +64,17 @@ export async function evaluate(argv: string[]): Promise<void> {
   const queriesPath = str(values, 'queries');
 
   const { index } = openIndex(path, values);
-  const random = mulberry32(seed);
+  const rng = new Rng(seed);
   let queries: ArrayLike<number>[];
   let source: string;
   if (queriesPath !== undefined) {
     const data = await readVectors(queriesPath);
     if (data.dim !== index.f) throw new CliError(`${queriesPath} has ${data.dim} values per vector, but the index has f = ${index.f}`);
-    const rows = pick(data.count, sample, random);
+    const rows = pick(data.count, sample, rng);
     queries = rows.map((r) => data.data.subarray(r * data.dim, (r + 1) * data.dim));
     source = rows.length < data.count ? `${rows.length} of the ${count(data.count)} vectors in ${queriesPath}` : `the ${rows.length} vectors in ${queriesPath}`;
   } else {
-    const ids = pick(index.getNItems(), sample, random);
+    const ids = pick(index.getNItems(), sample, rng);
     queries = ids.map((id) => index.getItemVector(id));
     source = `${ids.length} of the index's own items`;
   }
@@ -132,22 +133,11 @@ export function recallOf(got: SearchResult, exact: SearchResult, larger: boolean
 }
 
 /** Up to `n` distinct numbers from 0 … total−1 (all of them, in order, when total ≤ n). */
-function pick(total: number, n: number, random: () => number): number[] {
+function pick(total: number, n: number, rng: Rng): number[] {
   if (total <= n) return Array.from({ length: total }, (_, i) => i);
   const chosen = new Set<number>();
-  while (chosen.size < n) chosen.add(Math.floor(random() * total));
+  while (chosen.size < n) chosen.add(rng.nextInt(total));
   return [...chosen].sort((a, b) => a - b);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function round(x: number, digits = 0): number {

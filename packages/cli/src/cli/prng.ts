@@ -1,7 +1,13 @@
 /**
- * A small deterministic PRNG: xoshiro128** (Blackman & Vigna), seeded through
- * splitmix32 so that nearby seeds give unrelated streams. Pure 32-bit integer
- * arithmetic, so the sequence is identical on every platform and Node version.
+ * The project's one seeded pseudo-random generator: xoshiro128** (Blackman & Vigna), seeded
+ * through splitmix32 so that nearby seeds give unrelated streams. Pure 32-bit integer arithmetic,
+ * so a seed gives the same sequence on every runtime (Node, Bun, Deno, a browser).
+ *
+ * It lives in the command line because `annoy-ts eval` is the only shipped code that draws at
+ * random (its query sample), and the library is not the place for a general-purpose generator.
+ * Everything in the repository that wants reproducible randomness imports it from here: the
+ * tests, the fuzz corpus, the datasets' query split, and the compatibility smoke suite (which
+ * compat/run.sh transpiles beside it, since it runs as plain JavaScript).
  */
 
 /** splitmix32 step: returns a generator of well-mixed uint32 values. */
@@ -50,6 +56,17 @@ export class Rng {
   /** Uniform float in [0, 1) with 32 random bits. */
   nextFloat(): number {
     return this.nextUint32() / 0x100000000;
+  }
+
+  /** Uniform float in [lo, hi). */
+  nextRange(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.nextFloat();
+  }
+
+  /** A standard normal deviate (Box–Muller; one per call, the pair's second half is dropped). */
+  nextGaussian(): number {
+    const u = 1 - this.nextFloat(); // (0, 1]: log(u) is finite
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.nextFloat());
   }
 
   /** Uniform integer in [0, n), without modulo bias; 1 <= n <= 2^32. */
