@@ -12,6 +12,8 @@ import { Registry, type Generation, type ReloadResult } from './registry.ts';
 import { buildSchemas, DEFAULT_LIMITS, openApi, type Limits } from './schemas.ts';
 import { search, type SearchMode, type Target } from './search.ts';
 import { IndexWatcher } from './watch.ts';
+import { registerClusterRoutes } from '../cluster/http.ts';
+import { ClusterNode, type NodeOptions } from '../cluster/node.ts';
 
 export interface ServeOptions {
   /** The indexes to serve, by name. */
@@ -36,6 +38,11 @@ export interface ServeOptions {
   logRequests?: boolean;
   /** Swaps, rejected files and internal errors, one line each. */
   log?: (line: string) => void;
+  /**
+   * Join a NATS cluster (see ../cluster): each index is served as a shard endpoint, and the query
+   * endpoints answer for the whole cluster (scatter-gather over every shard).
+   */
+  cluster?: NodeOptions;
 }
 
 interface QueryBody {
@@ -76,6 +83,7 @@ export class AnnoyServer {
   readonly host: string;
   #port: number;
   #watcher: IndexWatcher | null = null;
+  #cluster: ClusterNode | null = null;
   #closing: Promise<void> | null = null;
   #draining = false;
   #inFlight = 0;
@@ -117,18 +125,29 @@ export class AnnoyServer {
         const slot = await server.registry.add(name, path);
         server.metrics.loadSeconds.set({ index: name }, slot.current.loaded.millis / 1000);
       }
+      if (options.cluster) {
+        const context = { registry: server.registry, searchMode: server.searchMode, limits: server.limits, metrics: server.metrics.registry, log: server.#log };
+        server.#cluster = await ClusterNode.join(context, options.cluster);
+      }
       await server.app.listen({ host: server.host, port: server.#port });
     } catch (error) {
+      await server.#cluster?.close().catch(() => undefined);
       await server.registry.close().catch(() => undefined);
       await server.app.close().catch(() => undefined);
       throw error;
     }
     server.#port = (server.app.server.address() as AddressInfo).port;
+    server.#cluster?.setHttpAddress(server.url);
     if (options.watch) {
       server.#watcher = new IndexWatcher(server.registry, options.watchDebounceMs ?? 300, (name, e) => server.#log(`${name}: cannot watch: ${e.message}`));
       server.#watcher.start();
     }
     return server;
+  }
+
+  /** The cluster membership (with --nats), or null. */
+  get cluster(): ClusterNode | null {
+    return this.#cluster;
   }
 
   get port(): number {
@@ -161,6 +180,8 @@ export class AnnoyServer {
     this.#closing ??= (async () => {
       this.#draining = true;
       this.#watcher?.close();
+      // Cluster first: NATS routes new shard requests to other replicas, the routed ones finish.
+      await this.#cluster?.stopServing();
       // Keep-alive connections that finish their last request while draining are closed too
       // (responses say "Connection: close"; idle ones are closed every 100 ms).
       const sweep = setInterval(() => this.app.server.closeIdleConnections(), 100);
@@ -169,6 +190,7 @@ export class AnnoyServer {
       } finally {
         clearInterval(sweep);
       }
+      await this.#cluster?.close();
       await this.registry.close();
     })();
     return this.#closing;
@@ -345,25 +367,29 @@ export class AnnoyServer {
 
     app.get<{ Params: { name: string } }>('/v1/indexes/:name', { schema: { params: s.nameParam, response: { 200: s.indexInfo } } }, async (req) => this.#info(req.params.name));
 
-    app.post<{ Params: { name: string }; Body: QueryBody }>(
-      '/v1/indexes/:name/query',
-      { schema: { params: s.nameParam, body: s.query, response: { 200: s.queryResult } } },
-      async (req) => {
-        const { k, searchK } = req.body;
-        const { generation, results } = await this.#answer(req.params.name, [req.body], k, searchK, () => '');
-        return { index: generation.name, generation: generation.number, ...this.#neighbours(generation, results[0]) };
-      },
-    );
+    // With --nats the query endpoints answer for the whole cluster (cluster/http.ts).
+    if (this.options.cluster) registerClusterRoutes(app, s, limits, () => this.#cluster!);
+    else {
+      app.post<{ Params: { name: string }; Body: QueryBody }>(
+        '/v1/indexes/:name/query',
+        { schema: { params: s.nameParam, body: s.query, response: { 200: s.queryResult } } },
+        async (req) => {
+          const { k, searchK } = req.body;
+          const { generation, results } = await this.#answer(req.params.name, [req.body], k, searchK, () => '');
+          return { index: generation.name, generation: generation.number, ...this.#neighbours(generation, results[0]) };
+        },
+      );
 
-    app.post<{ Params: { name: string }; Body: BatchBody }>(
-      '/v1/indexes/:name/query/batch',
-      { schema: { params: s.nameParam, body: s.batch, response: { 200: s.batchResult } } },
-      async (req) => {
-        const { queries, k, searchK } = req.body;
-        const { generation, results } = await this.#answer(req.params.name, queries, k, searchK, (i) => `queries[${i}].`);
-        return { index: generation.name, generation: generation.number, results: results.map((r) => this.#neighbours(generation, r)) };
-      },
-    );
+      app.post<{ Params: { name: string }; Body: BatchBody }>(
+        '/v1/indexes/:name/query/batch',
+        { schema: { params: s.nameParam, body: s.batch, response: { 200: s.batchResult } } },
+        async (req) => {
+          const { queries, k, searchK } = req.body;
+          const { generation, results } = await this.#answer(req.params.name, queries, k, searchK, (i) => `queries[${i}].`);
+          return { index: generation.name, generation: generation.number, results: results.map((r) => this.#neighbours(generation, r)) };
+        },
+      );
+    }
 
     app.get<{ Params: { name: string; id: string } }>(
       '/v1/indexes/:name/items/:id',
