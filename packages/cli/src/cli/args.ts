@@ -10,6 +10,17 @@ export interface CommandSpec {
   options: Options;
   /** Names of the positional arguments, in order (all required). */
   positionals: string[];
+  /** The last positional may be repeated (`serve INDEX [INDEX…]`). */
+  repeatLast?: boolean;
+}
+
+/**
+ * One command module (commands/*.ts): what its command line accepts, and what it does with a
+ * parsed one. run.ts owns the prologue every command shares: parsing, --help, usage errors.
+ */
+export interface CommandModule {
+  spec: CommandSpec;
+  execute(args: Parsed): Promise<void>;
 }
 
 export interface Parsed {
@@ -56,7 +67,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | 'help'
   if (positionals.length < spec.positionals.length) {
     throw new UsageError(`${spec.name}: missing ${spec.positionals.slice(positionals.length).join(' and ')} (see annoy-ts ${spec.name} --help)`);
   }
-  if (positionals.length > spec.positionals.length) {
+  if (positionals.length > spec.positionals.length && !spec.repeatLast) {
     throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])} (see annoy-ts ${spec.name} --help)`);
   }
   const order = result.tokens

@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { AnnoyIndex, sidecarPath, type MetricName } from 'annoy-ts';
 import { intOption, str, type Parsed } from './args.ts';
 import { CliError, UsageError } from './errors.ts';
-import { readLabels, type Labels } from './labels.ts';
+import { labelsFromText, type Labels } from '../server/labels.ts';
 import { systemMessage } from './readers/dataset.ts';
 
 /** The options query, info and eval share for opening an index. */
@@ -59,4 +60,16 @@ export function openIndex(path: string, values: Parsed['values']): OpenedIndex {
   const index = AnnoyIndex.open(path, { f, metric, verifyChecksum: values['no-verify'] !== true });
   const name = index.sidecar?.labels;
   return { index, labels: name === undefined ? null : readLabels(path, name, index.getNItems()) };
+}
+
+/** Reads the labels file a sidecar names (relative to the index's folder). */
+function readLabels(indexPath: string, name: string, nItems: number): Labels {
+  const path = join(dirname(indexPath), name);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new CliError(`cannot read ${path}, the labels file named in ${sidecarPath(indexPath)}: ${systemMessage(cause)}`);
+  }
+  return labelsFromText(path, text, nItems);
 }

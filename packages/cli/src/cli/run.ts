@@ -1,40 +1,14 @@
-import { AnnoyError } from 'annoy-ts';
-import { packageVersion } from 'annoy-ts';
+import { AnnoyError, packageVersion } from 'annoy-ts';
+import { parseCommand, type CommandModule } from './args.ts';
 import { CliError, UsageError } from './errors.ts';
 
-export interface Command {
-  name: string;
-  summary: string;
-  /** Loads the command's module only when it runs, so `--help` and typos start fast. */
-  load(): Promise<(argv: string[]) => Promise<void>>;
-}
-
-const COMMANDS: Command[] = [
-  {
-    name: 'build',
-    summary: 'build an index from vectors (.npy .fvecs .bvecs .fbin .csv .tsv .jsonl, word-vector .txt)',
-    load: async () => (await import('./commands/build.ts')).build,
-  },
-  {
-    name: 'query',
-    summary: 'nearest neighbours of vectors, items or labels (table or JSON Lines)',
-    load: async () => (await import('./commands/query.ts')).query,
-  },
-  {
-    name: 'info',
-    summary: 'f, metric, items, trees, size, record layout and sidecar status (or infer f and metric)',
-    load: async () => (await import('./commands/info.ts')).info,
-  },
-  {
-    name: 'eval',
-    summary: 'recall@k against exact search on a sample of queries, and queries per second',
-    load: async () => (await import('./commands/eval.ts')).evaluate,
-  },
-  {
-    name: 'serve',
-    summary: 'an HTTP query service for one or more indexes, with hot index swaps',
-    load: async () => (await import('./commands/serve.ts')).serve,
-  },
+/** The commands, their one-line summaries and their modules (loaded only when one runs, so --help and typos start fast). */
+const COMMANDS: readonly (readonly [name: string, summary: string, load: () => Promise<CommandModule>])[] = [
+  ['build', 'build an index from vectors (.npy .fvecs .bvecs .fbin .csv .tsv .jsonl, word-vector .txt)', () => import('./commands/build.ts')],
+  ['query', 'nearest neighbours of vectors, items or labels (table or JSON Lines)', () => import('./commands/query.ts')],
+  ['info', 'f, metric, items, trees, size, record layout and sidecar status (or infer f and metric)', () => import('./commands/info.ts')],
+  ['eval', 'recall@k against exact search on a sample of queries, and queries per second', () => import('./commands/eval.ts')],
+  ['serve', 'an HTTP query service for one or more indexes, with hot index swaps', () => import('./commands/serve.ts')],
 ];
 
 export const USAGE = `annoy-ts — build, query, inspect, evaluate and serve Annoy indexes
@@ -42,7 +16,7 @@ export const USAGE = `annoy-ts — build, query, inspect, evaluate and serve Ann
 Usage: annoy-ts <command> [options]
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(7)}${c.summary}`).join('\n')}
+${COMMANDS.map(([name, summary]) => `  ${name.padEnd(7)}${summary}`).join('\n')}
 
 Run 'annoy-ts <command> --help' for the options of a command.
 Exit codes: 0 ok, 1 failure (files, data), 2 usage error (the command line). --debug shows stack traces.
@@ -54,8 +28,8 @@ export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   try {
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-      const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-      if (topic) return run([topic.name, '--help']);
+      const topic = name === 'help' ? COMMANDS.find(([command]) => command === rest[0]) : undefined;
+      if (topic) return run([topic[0], '--help']);
       process.stdout.write(USAGE);
       return name === undefined ? 2 : 0;
     }
@@ -63,11 +37,14 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) {
-      throw new UsageError(`unknown command ${JSON.stringify(name)}: expected one of ${COMMANDS.map((c) => c.name).join(', ')} (see annoy-ts --help)`);
+    const load = COMMANDS.find(([command]) => command === name)?.[2];
+    if (!load) {
+      throw new UsageError(`unknown command ${JSON.stringify(name)}: expected one of ${COMMANDS.map(([command]) => command).join(', ')} (see annoy-ts --help)`);
     }
-    await (await command.load())(rest);
+    const { spec, execute } = await load();
+    const parsed = parseCommand(spec, rest);
+    if (parsed === 'help') process.stdout.write(spec.help);
+    else await execute(parsed);
     return 0;
   } catch (error) {
     const code = error instanceof UsageError ? 2 : 1;

@@ -1,12 +1,27 @@
-// Item labels (words, keys) of a served index, packed so that a worker thread can build them and
-// hand them to the server cheaply: one string holding every label back to back, the start of
-// each label in it, and an open-addressing hash table label → smallest id. Sending an array of
-// 341,479 strings between threads costs hundreds of milliseconds of the event loop's time to
-// deserialise; this costs one string copy and three typed arrays.
+// The labels of an index (words, string keys): a JSON array beside the index, `INDEX.labels.json`,
+// named in the sidecar; element i is item i's label (null for ids without one). The one owner of
+// that file for the command line (build writes it, query/info read it) and the server.
+//
+// In memory the labels are packed so that a worker thread can build them and hand them to the
+// server cheaply: one string holding every label back to back, the start of each label in it, and
+// an open-addressing hash table label → smallest id. Sending an array of 341,479 strings between
+// threads costs hundreds of milliseconds of the event loop's time to deserialise; this costs one
+// string copy and three typed arrays.
+import { basename } from 'node:path';
+import { AnnoyFormatError, writeFileAtomic } from 'annoy-ts';
 
-import { AnnoyFormatError } from 'annoy-ts';
+/** Where the labels of the index at `indexPath` are written. */
+export function labelsPathFor(indexPath: string): string {
+  return `${indexPath}.labels.json`;
+}
 
-/** The packed form (what crosses from the loading thread). */
+/** Writes the labels file atomically; returns its file name (what the sidecar records). */
+export function writeLabels(indexPath: string, labels: readonly (string | null)[]): string {
+  const path = labelsPathFor(indexPath);
+  writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(labels) + '\n'));
+  return basename(path);
+}
+
 /** Parses and checks a labels file's text: a JSON array of strings (or nulls for holes), at most one per item. */
 export function parseLabels(file: string, text: string, nItems: number): (string | null)[] {
   let list: unknown;
@@ -18,10 +33,16 @@ export function parseLabels(file: string, text: string, nItems: number): (string
   if (!Array.isArray(list) || list.some((l) => l !== null && typeof l !== 'string')) {
     throw new AnnoyFormatError(`${file} (the index's labels) must be a JSON array of strings and nulls`);
   }
-  if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items`);
+  if (list.length > nItems) throw new AnnoyFormatError(`${file} has ${list.length} labels, but the index has only ${nItems} items: it belongs to another index`);
   return list as (string | null)[];
 }
 
+/** A labels file's text → the labels, checked against the index's item count. */
+export function labelsFromText(file: string, text: string, nItems: number): Labels {
+  return new Labels(packLabels(file, parseLabels(file, text, nItems)));
+}
+
+/** The packed form (what crosses from the loading thread). */
 export interface PackedLabels {
   file: string;
   text: string;
@@ -82,6 +103,7 @@ export function packLabels(file: string, list: readonly (string | null)[]): Pack
 
 export class Labels {
   readonly file: string;
+  /** Length of the labels array (ids 0 … count − 1; some may have no label). */
   readonly count: number;
   readonly #p: PackedLabels;
 
@@ -89,6 +111,13 @@ export class Labels {
     this.#p = packed;
     this.file = packed.file;
     this.count = packed.isNull.length;
+  }
+
+  /** How many items have a label. */
+  get labelled(): number {
+    let n = 0;
+    for (const isNull of this.#p.isNull) n += 1 - isNull;
+    return n;
   }
 
   /** Label of item `id`, or null (no label, or beyond the labels file). */

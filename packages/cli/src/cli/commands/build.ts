@@ -1,16 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { AnnoyIndex, sidecarPath, type BuildProgress } from 'annoy-ts';
-import { intOption, parseCommand, required, str, type CommandSpec } from '../args.ts';
+import { intOption, required, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { systemMessage } from '../readers/dataset.ts';
 import { bytes, count } from '../format.ts';
-import { writeLabels } from '../labels.ts';
+import { writeLabels } from '../../server/labels.ts';
 import { metricOption } from '../open-index.ts';
 import { createProgress } from '../progress.ts';
 import { FORMATS, readVectors } from '../readers/index.ts';
 
-const spec: CommandSpec = {
+export const spec: CommandSpec = {
   name: 'build',
   positionals: ['INPUT'],
   options: {
@@ -66,13 +66,7 @@ Example:
 `,
 };
 
-export async function build(argv: string[]): Promise<void> {
-  const parsed = parseCommand(spec, argv);
-  if (parsed === 'help') {
-    process.stdout.write(spec.help);
-    return;
-  }
-  const { values, positionals: [input] } = parsed;
+export async function execute({ values, positionals: [input] }: Parsed): Promise<void> {
   const output = required(values, 'output', 'build');
   const metric = metricOption(required(values, 'metric', 'build'));
   const trees = intOption(str(values, 'trees'), 'trees', 1, 10, { auto: -1, '-1': -1 });

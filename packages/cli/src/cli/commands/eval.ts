@@ -1,12 +1,12 @@
 import type { AnnoyIndex, SearchResult } from 'annoy-ts';
-import { intOption, parseCommand, searchKOption, str, type CommandSpec } from '../args.ts';
+import { intOption, searchKOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { count, table } from '../format.ts';
 import { INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
 import { Rng } from '../prng.ts';
 import { readVectors } from '../readers/index.ts';
 
-const spec: CommandSpec = {
+export const spec: CommandSpec = {
   name: 'eval',
   positionals: ['INDEX'],
   options: {
@@ -48,13 +48,7 @@ interface Row {
   qps: number;
 }
 
-export async function evaluate(argv: string[]): Promise<void> {
-  const parsed = parseCommand(spec, argv);
-  if (parsed === 'help') {
-    process.stdout.write(spec.help);
-    return;
-  }
-  const { values, positionals: [path] } = parsed;
+export async function execute({ values, positionals: [path] }: Parsed): Promise<void> {
   const k = intOption(str(values, 'k'), 'k', 1, 10);
   const sample = intOption(str(values, 'sample'), 'sample', 1, 100);
   const seed = intOption(str(values, 'seed'), 'seed', 0, 1);

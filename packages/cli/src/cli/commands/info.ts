@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { AnnoyFormatError, inferLayout, readFileBytes, recordLayout, sidecarPath, type LayoutInference } from 'annoy-ts';
-import { parseCommand, str, type CommandSpec } from '../args.ts';
+import { str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { bytes, count, table } from '../format.ts';
 import { checkFile, INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
 
-const spec: CommandSpec = {
+export const spec: CommandSpec = {
   name: 'info',
   positionals: ['INDEX'],
   options: {
@@ -32,13 +32,7 @@ ${INDEX_HELP}
 `,
 };
 
-export async function info(argv: string[]): Promise<void> {
-  const parsed = parseCommand(spec, argv);
-  if (parsed === 'help') {
-    process.stdout.write(spec.help);
-    return;
-  }
-  const { values, positionals: [path] } = parsed;
+export async function execute({ values, positionals: [path] }: Parsed): Promise<void> {
   const json = values['json'] === true;
   const given = str(values, 'f') !== undefined || str(values, 'metric') !== undefined;
   if (values['ignore-sidecar'] && given) throw new UsageError('info: --ignore-sidecar infers f and metric; do not pass --f/--metric with it');
@@ -75,7 +69,7 @@ function describeIndex(path: string, values: Record<string, unknown>, json: bool
       nTrees: sidecar?.nTrees ?? index.getNTrees(), roots: index.getNTrees(), nNodes,
       recordBytes: layout.recordBytes, leafCapacity: layout.leafCapacity, layout: layout.fields,
       sidecar: sidecar ? { path: sidecarPath(path), verified, ...sidecar } : null,
-      labels: labels ? { path: labels.file, count: labels.list.filter((l) => l !== null).length } : null,
+      labels: labels ? { path: labels.file, count: labels.labelled } : null,
     }) + '\n');
     return;
   }
@@ -92,7 +86,7 @@ function describeIndex(path: string, values: Record<string, unknown>, json: bool
   if (sidecar) {
     rows.push(['seed', sidecar.seed ?? 'unknown']);
     rows.push(['created by', sidecar.createdBy]);
-    if (labels) rows.push(['labels', `${labels.file} (${count(labels.list.filter((l) => l !== null).length)} labels)`]);
+    if (labels) rows.push(['labels', `${labels.file} (${count(labels.labelled)} labels)`]);
     if (sidecar.metadata) rows.push(['metadata', JSON.stringify(sidecar.metadata)]);
     rows.push(['sidecar', `${sidecarPath(path)}: matches (size${verified ? ` and ${sidecar.checksum}` : '; checksum not checked'}; opened in ${ms.toFixed(1)} ms)`]);
   } else {

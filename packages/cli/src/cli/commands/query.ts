@@ -1,12 +1,12 @@
 import type { AnnoyIndex } from 'annoy-ts';
-import { intOption, parseCommand, parseValue, searchKOption, str, type CommandSpec } from '../args.ts';
+import { intOption, parseValue, searchKOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { f32, f32Number, table } from '../format.ts';
-import type { Labels } from '../labels.ts';
+import type { Labels } from '../../server/labels.ts';
 import { INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
 import { readVectors } from '../readers/index.ts';
 
-const spec: CommandSpec = {
+export const spec: CommandSpec = {
   name: 'query',
   positionals: ['INDEX'],
   options: {
@@ -52,13 +52,7 @@ interface Query {
   run(index: AnnoyIndex, k: number, searchK: number): { ids: number[]; distances: number[] };
 }
 
-export async function query(argv: string[]): Promise<void> {
-  const parsed = parseCommand(spec, argv);
-  if (parsed === 'help') {
-    process.stdout.write(spec.help);
-    return;
-  }
-  const { values, positionals: [path], order } = parsed;
+export async function execute({ values, positionals: [path], order }: Parsed): Promise<void> {
   const k = intOption(str(values, 'k'), 'k', 1, 10);
   const searchK = searchKOption(str(values, 'search-k') ?? '-1');
   const requested = order.filter((o) => ['vector', 'item', 'label', 'file'].includes(o.name));

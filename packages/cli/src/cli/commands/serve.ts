@@ -3,28 +3,31 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { AnnoyServer, ServeOptions } from '../../server/index.ts';
-import { intOption, parseCommand, str, type CommandSpec } from '../args.ts';
+import { intOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { dimensionOption, INDEX_HELP, INDEX_OPTIONS, metricOption } from '../open-index.ts';
 
-const options = {
-  port: { type: 'string', short: 'p' },
-  host: { type: 'string' },
-  'token-file': { type: 'string' },
-  watch: { type: 'boolean' },
-  threads: { type: 'string' },
-  'max-k': { type: 'string' },
-  'max-search-k': { type: 'string' },
-  'max-batch': { type: 'string' },
-  'max-body': { type: 'string' },
-  'max-in-flight': { type: 'string' },
-  'drain-timeout': { type: 'string' },
-  'log-requests': { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  ...INDEX_OPTIONS,
-} as const;
-
-const HELP = `Usage: annoy-ts serve INDEX [INDEX…] [--port 8080] [--host 127.0.0.1] [options]
+export const spec: CommandSpec = {
+  name: 'serve',
+  positionals: ['INDEX'],
+  repeatLast: true,
+  options: {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    'token-file': { type: 'string' },
+    watch: { type: 'boolean' },
+    threads: { type: 'string' },
+    'max-k': { type: 'string' },
+    'max-search-k': { type: 'string' },
+    'max-batch': { type: 'string' },
+    'max-body': { type: 'string' },
+    'max-in-flight': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    'log-requests': { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    ...INDEX_OPTIONS,
+  },
+  help: `Usage: annoy-ts serve INDEX [INDEX…] [--port 8080] [--host 127.0.0.1] [options]
 
 Answers nearest-neighbour queries over HTTP (JSON). Each INDEX is a file, or NAME=FILE to name it
 (default name: the file name without .ann). The API is described at /openapi.json.
@@ -71,27 +74,8 @@ ${INDEX_HELP}
 
 Admin endpoints need the token when one is set, and are off when the server listens beyond
 loopback without one. SIGTERM or SIGINT: stop accepting, finish running requests, exit 0.
-`;
-
-/** Counts the positional arguments the way parseArgs will see them (serve takes any number). */
-function countPositionals(argv: string[]): number {
-  let n = 0;
-  const all = { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, ...options } as Record<string, { type: string; short?: string }>;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') return n + argv.length - i - 1;
-    if (a.startsWith('--')) {
-      const name = a.slice(2);
-      if (all[name]?.type === 'string') i++;
-    } else if (/^-[a-zA-Z]$/.test(a)) {
-      const name = Object.keys(all).find((k) => all[k].short === a[1]);
-      if (name && all[name].type === 'string') i++;
-    } else if (!(a.startsWith('-') && a.length > 1)) {
-      n++;
-    }
-  }
-  return n;
-}
+`,
+};
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -122,14 +106,7 @@ function readToken(file: string | undefined): string | undefined {
   return token;
 }
 
-export async function serve(argv: string[]): Promise<void> {
-  const spec: CommandSpec = { name: 'serve', options, help: HELP, positionals: Array.from({ length: Math.max(1, countPositionals(argv)) }, () => 'INDEX') };
-  const parsed = parseCommand(spec, argv);
-  if (parsed === 'help') {
-    process.stdout.write(HELP);
-    return;
-  }
-  const { values, positionals } = parsed;
+export async function execute({ values, positionals }: Parsed): Promise<void> {
   const indexes = positionals.map(indexSpec);
   const seen = new Set<string>();
   for (const { name } of indexes) {
