@@ -115,15 +115,20 @@ interface GtMeta {
   file: string;
 }
 
-function dataHash(base: Float32Array, nBase: number, heldOut: Float32Array, dim: number): string {
+/**
+ * Identifies a dataset's data: SHA-1 of the shape, every (nBase / 4096)-th base row and every query
+ * row. The ground-truth cache here and the benchmark's build and subset caches (bench/lib/data.ts)
+ * both key on it.
+ */
+export function dataHash(base: Float32Array, nBase: number, queries: Float32Array, dim: number): string {
   const h = createHash('sha1');
-  h.update(new Uint32Array([dim, nBase, heldOut.length / dim]));
+  h.update(new Uint32Array([dim, nBase, queries.length / dim]));
   const step = Math.max(1, Math.floor(nBase / 4096));
   for (let j = 0; j < nBase; j += step) {
     const row = base.subarray(j * dim, (j + 1) * dim);
     h.update(new Uint8Array(row.buffer, row.byteOffset, row.byteLength));
   }
-  h.update(new Uint8Array(heldOut.buffer, heldOut.byteOffset, heldOut.byteLength));
+  h.update(new Uint8Array(queries.buffer, queries.byteOffset, queries.byteLength));
   return h.digest('hex');
 }
 

@@ -5,10 +5,9 @@
  * .cache/bench/ground-truth/), spot-checked against brute force, and written
  * as .fbin work files for the child processes.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type BenchDatasetName, loadBenchDataset } from '../../datasets/bench.ts';
+import { type BenchDatasetName, dataHash, loadBenchDataset } from '../../datasets/bench.ts';
 import { computeGroundTruth } from '../../datasets/ground-truth.ts';
 import { readFbin, readIbin, writeFbin, writeIbin } from './fbin.ts';
 import { CACHE_DIR } from './paths.ts';
@@ -38,18 +37,6 @@ export interface PreparedDataset {
   hash: string;
   baseFile: string;
   queriesFile: string;
-}
-
-function dataHash(base: Float32Array, nBase: number, queries: Float32Array, dim: number, metric: string): string {
-  const h = createHash('sha1');
-  h.update(`${metric}|${dim}|${nBase}|${queries.length / dim}|`);
-  const step = Math.max(1, Math.floor(nBase / 2048));
-  for (let j = 0; j < nBase; j += step) {
-    const row = base.subarray(j * dim, (j + 1) * dim);
-    h.update(new Uint8Array(row.buffer, row.byteOffset, row.byteLength));
-  }
-  h.update(new Uint8Array(queries.buffer, queries.byteOffset, queries.byteLength));
-  return h.digest('hex');
 }
 
 interface SubsetGt {
@@ -117,7 +104,7 @@ export async function prepareDataset(name: BenchDatasetName, opts: { nQueries: n
   const metric = ds.metric as BenchMetric;
   const nBase = opts.baseLimit !== undefined ? Math.min(opts.baseLimit, ds.nBase) : ds.nBase;
   const base = ds.base.subarray(0, nBase * ds.dim);
-  const hash = dataHash(base, nBase, ds.queries, ds.dim, metric);
+  const hash = dataHash(base, nBase, ds.queries, ds.dim);
   let gt: SubsetGt;
   if (nBase === ds.nBase) {
     gt = {
