@@ -8,3 +8,4 @@ export { readFileBytes, writeFileAtomic } from './files.ts';
 export { packageVersion } from './version.ts';
 export { startWorker } from './workers.ts';
 export type { SharedIndex } from '../annoy-index.ts';
+export * from '../shards/index.ts';

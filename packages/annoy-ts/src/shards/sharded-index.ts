@@ -1,0 +1,467 @@
+// A sharded index: a folder of complete annoy-ts indexes (each a plain Annoy file with its
+// sidecar) and the manifest naming them, searched as one index. See manifest.ts for the format.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { atPosition, queryRows, type SearchResult } from '../annoy-index.ts';
+import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from '../errors.ts';
+import { describe } from '../metrics/index.ts';
+import type { MetricName } from '../metrics/metric.ts';
+import { AnnoyIndex } from '../node/annoy-index.ts';
+import { checksumOf } from '../node/checksum.ts';
+import { readFileBytes, readTextIfExists } from '../node/files.ts';
+import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from '../validate.ts';
+import { ShardIdDirectory, type ShardLocation } from './ids.ts';
+import { MANIFEST_FILE, parseManifest, parseShardFileName, type ShardEntry, type ShardFile, type ShardManifest } from './manifest.ts';
+import { mergeNearest } from './merge.ts';
+
+export interface ShardedOpenOptions {
+  /** Compare every shard's CRC-32 (and its id file's) with the manifest (default true; ≈ 0.2 ms per MB). */
+  verifyChecksum?: boolean;
+  /**
+   * Open even when some shards cannot be loaded (default false: any bad shard is an error). The
+   * shards that failed are listed in `failedShards`; queries then answer from the others only, and
+   * asking for an item of a failed shard is an AnnoyStateError.
+   */
+  allowPartial?: boolean;
+}
+
+/**
+ * The options-object form of a query (beside Annoy's positional `searchK, includeDistances`).
+ * `searchK` is per shard: every shard collects searchK candidates (-1: n × that shard's trees).
+ */
+export interface ShardedQueryOptions {
+  searchK?: number;
+  includeDistances?: boolean;
+}
+
+/** A shard the index could not load (only with allowPartial). */
+export interface FailedShard {
+  shard: number;
+  path: string;
+  error: AnnoyError;
+}
+
+interface LoadedShard {
+  shard: number;
+  index: AnnoyIndex;
+}
+
+type Query = { searchK: number; includeDistances: boolean };
+type VectorMatrix = ArrayLike<number> | readonly ArrayLike<number>[];
+
+/** How often open() starts again when the set was replaced while it was being read. */
+const OPEN_ATTEMPTS = 3;
+
+/**
+ * Several annoy-ts indexes searched as one: every query goes to every shard and the per-shard
+ * n best are merged exactly (nearest first, equal distances by the smaller id). Item ids are the
+ * user's global ids; each shard stores its items under dense local ids (see the manifest).
+ *
+ * ```ts
+ * const index = ShardedIndex.open('vectors.shards');
+ * index.getNnsByVector(query, 10);                   // like AnnoyIndex
+ * await index.getNnsByVectorsAsync(queries, 10);     // every shard's worker pool at once
+ * await index.close();
+ * ```
+ */
+export class ShardedIndex {
+  readonly f: number;
+  readonly metric: MetricName;
+  /** The folder the index was opened from. */
+  readonly dir: string;
+  readonly manifest: ShardManifest;
+  /** Shards that could not be loaded (empty unless opened with allowPartial). */
+  readonly failedShards: readonly FailedShard[];
+  readonly #shards: readonly LoadedShard[];
+  /** The loaded shard holding manifest shard k, or undefined when it failed. */
+  readonly #byNumber: readonly (LoadedShard | undefined)[];
+  readonly #ids: ShardIdDirectory;
+  readonly #largerFirst: boolean;
+  /** A two-item index that computes distances between items of different shards exactly as a shard would. */
+  #pair: AnnoyIndex | null = null;
+
+  private constructor(dir: string, manifest: ShardManifest, loaded: LoadedShard[], failed: FailedShard[], ids: ShardIdDirectory) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.f = manifest.f;
+    this.metric = manifest.metric;
+    this.#shards = loaded;
+    const byNumber: (LoadedShard | undefined)[] = new Array(manifest.shards.length);
+    for (const s of loaded) byNumber[s.shard] = s;
+    this.#byNumber = byNumber;
+    this.failedShards = failed;
+    this.#ids = ids;
+    this.#largerFirst = manifest.metric === 'dot';
+  }
+
+  /**
+   * Opens the sharded index in folder `dir`: reads manifest.json, then every shard into its own
+   * memory (RSS ≈ the sum of the shard files), checking each against the manifest — present, of
+   * the right length, f and metric, item count and checksum — and that no unlisted index file of
+   * this build lies in the folder. Any problem is an AnnoyFormatError naming the shard (unless
+   * `allowPartial`). When a rebuild replaces the set while it is being read, open starts again.
+   */
+  static open(dir: string, options: ShardedOpenOptions = {}): ShardedIndex {
+    if (typeof dir !== 'string' || dir.length === 0) throw new AnnoyArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
+    if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
+    const verifyChecksum = checkBoolean(options.verifyChecksum ?? true, 'verifyChecksum');
+    const allowPartial = checkBoolean(options.allowPartial ?? false, 'allowPartial');
+    for (let attempt = 1; ; attempt++) {
+      const manifest = readManifest(dir);
+      try {
+        return ShardedIndex.#openSet(dir, manifest, verifyChecksum, allowPartial);
+      } catch (e) {
+        // A shard that vanished or changed under a manifest that has since been replaced: the set was rebuilt meanwhile.
+        if (attempt >= OPEN_ATTEMPTS || !(e instanceof AnnoyError) || !manifestChanged(dir, manifest)) throw e;
+      }
+    }
+  }
+
+  static #openSet(dir: string, manifest: ShardManifest, verifyChecksum: boolean, allowPartial: boolean): ShardedIndex {
+    checkNoExtraFiles(dir, manifest);
+    const loaded: LoadedShard[] = [];
+    const failed: FailedShard[] = [];
+    const lists: (Int32Array | null)[] = [];
+    manifest.shards.forEach((entry, k) => {
+      const path = join(dir, entry.file);
+      try {
+        const { index, ids } = loadShard(dir, manifest, k, verifyChecksum);
+        loaded.push({ shard: k, index });
+        lists[k] = ids;
+      } catch (e) {
+        const error = e instanceof AnnoyError ? e : new AnnoyError(`${shardName(manifest, k, path)}: ${(e as Error).message}`, { cause: e });
+        if (!allowPartial) throw error;
+        failed.push({ shard: k, path, error });
+        lists[k] = null;
+      }
+    });
+    if (loaded.length === 0) throw failed[0].error;
+    const ids = new ShardIdDirectory(manifest.shards, lists, (k) => shardName(manifest, k, join(dir, manifest.shards[k].file)));
+    return new ShardedIndex(dir, manifest, loaded, failed, ids);
+  }
+
+  /** Number of shards in the manifest (failed ones included). */
+  getNShards(): number {
+    return this.manifest.shards.length;
+  }
+
+  /** Largest item id + 1, as AnnoyIndex counts (ids no shard holds are holes). */
+  getNItems(): number {
+    return this.manifest.nItems;
+  }
+
+  /** Items actually held by the set (failed shards included). */
+  get size(): number {
+    return this.manifest.count;
+  }
+
+  /** The AnnoyIndex of shard k (read-only: it belongs to this ShardedIndex); null when it failed to load. */
+  shard(k: number): AnnoyIndex | null {
+    if (!Number.isInteger(k) || k < 0 || k >= this.manifest.shards.length) {
+      throw new AnnoyArgumentError(`shard must be an integer from 0 to ${this.manifest.shards.length - 1}, got ${describe(k)}`);
+    }
+    return this.#byNumber[k]?.index ?? null;
+  }
+
+  /** The n nearest items to `vector` over all shards: global ids, or { ids, distances } with includeDistances. */
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: ShardedQueryOptions): number[] | SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult {
+    const q = this.#query(n, searchK, includeDistances);
+    checkVector(vector, this.f, 'query vector');
+    const parts = this.#shards.map(({ shard, index }) => this.#globalize(shard, index.getNnsByVector(vector, n, q.searchK, true)));
+    return this.#answer(parts, n, q);
+  }
+
+  /** The n nearest items to item `id` (a global id) over all shards. */
+  getNnsByItem(id: number, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByItem(id: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByItem(id: number, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult;
+  getNnsByItem(id: number, n: number, options: ShardedQueryOptions): number[] | SearchResult;
+  getNnsByItem(id: number, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult;
+  getNnsByItem(id: number, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult {
+    const q = this.#query(n, searchK, includeDistances);
+    const at = this.#locate(id);
+    const vector = at ? null : this.#zeros();
+    let itemVector: number[] | null = vector;
+    const parts = this.#shards.map(({ shard, index }) => {
+      // The shard holding the item searches from its record (as AnnoyIndex does); the others from its vector.
+      if (at && at.shard === shard) return this.#globalize(shard, index.getNnsByItem(at.local, n, q.searchK, true));
+      itemVector ??= this.#byNumber[at!.shard]!.index.getItemVector(at!.local);
+      return this.#globalize(shard, index.getNnsByVector(itemVector, n, q.searchK, true));
+    });
+    return this.#answer(parts, n, q);
+  }
+
+  /** getNnsByVector for each row of a matrix (rows × f values) or array of vectors, in input order. */
+  getNnsByVectors(queries: VectorMatrix, n: number, searchK?: number, includeDistances?: false): number[][];
+  getNnsByVectors(queries: VectorMatrix, n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
+  getNnsByVectors(queries: VectorMatrix, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult[];
+  getNnsByVectors(queries: VectorMatrix, n: number, options: ShardedQueryOptions): number[][] | SearchResult[];
+  getNnsByVectors(queries: VectorMatrix, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[][] | SearchResult[] {
+    const q = this.#query(n, searchK, includeDistances);
+    const rows = queryRows(queries, this.f);
+    return rows.map((row, k) => atPosition(k, () => this.getNnsByVector(row, n, q))) as number[][] | SearchResult[];
+  }
+
+  /** getNnsByItem for each id, in input order. */
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[][];
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions): number[][] | SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[][] | SearchResult[] {
+    const q = this.#query(n, searchK, includeDistances);
+    checkIdList(ids);
+    return Array.from(ids, (id, k) => atPosition(k, () => this.getNnsByItem(id, n, q))) as number[][] | SearchResult[];
+  }
+
+  /**
+   * Batch queries on worker threads: each shard's own query pool (AnnoyIndex.getNnsByVectorsAsync)
+   * searches it, all shards at once, and the answers are merged per query.
+   */
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: ShardedQueryOptions & { includeDistances: true }): Promise<SearchResult[]>;
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: ShardedQueryOptions): Promise<number[][] | SearchResult[]>;
+  async getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): Promise<number[][] | SearchResult[]> {
+    const q = this.#query(n, searchK, includeDistances);
+    const matrix = this.#matrix(queryRows(queries, this.f));
+    const answers = await Promise.all(this.#shards.map(({ shard, index }) =>
+      index.getNnsByVectorsAsync(matrix, n, q.searchK, true).then((rs) => rs.map((r) => this.#globalize(shard, r)))));
+    return Array.from({ length: matrix.length / this.f }, (_, r) => this.#answer(answers.map((a) => a[r]), n, q)) as number[][] | SearchResult[];
+  }
+
+  /** getNnsByItem for each id on the worker pools (see getNnsByVectorsAsync). */
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions & { includeDistances: true }): Promise<SearchResult[]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions): Promise<number[][] | SearchResult[]>;
+  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): Promise<number[][] | SearchResult[]> {
+    const q = this.#query(n, searchK, includeDistances);
+    checkIdList(ids);
+    const where = Array.from(ids, (id, k) => atPosition(k, () => this.#locate(id)));
+    const vectors = this.#matrix(where.map((at) => (at ? this.#byNumber[at.shard]!.index.getItemVector(at.local) : this.#zeros())));
+    const f = this.f;
+    const answers = await Promise.all(this.#shards.map(async ({ shard, index }) => {
+      const own: number[] = [], other: number[] = [];
+      where.forEach((at, r) => (at && at.shard === shard ? own : other).push(r));
+      const out = new Array<SearchResult>(where.length);
+      const [byItem, byVector] = await Promise.all([
+        own.length > 0 ? index.getNnsByItemsAsync(own.map((r) => where[r]!.local), n, q.searchK, true) : [],
+        other.length > 0 ? index.getNnsByVectorsAsync(this.#matrix(other.map((r) => vectors.subarray(r * f, (r + 1) * f))), n, q.searchK, true) : [],
+      ]);
+      own.forEach((r, k) => (out[r] = this.#globalize(shard, byItem[k])));
+      other.forEach((r, k) => (out[r] = this.#globalize(shard, byVector[k])));
+      return out;
+    }));
+    return where.map((_, r) => this.#answer(answers.map((a) => a[r]), n, q)) as number[][] | SearchResult[];
+  }
+
+  /** The stored vector of item `id` (a hole — an id no shard holds — reads as zeros, as in AnnoyIndex). */
+  getItemVector(id: number): number[] {
+    const at = this.#locate(id);
+    return at ? this.#byNumber[at.shard]!.index.getItemVector(at.local) : this.#zeros();
+  }
+
+  /** The distance between items i and j (global ids), as queries report it, even across shards. */
+  getDistance(i: number, j: number): number {
+    const a = this.#locate(i), b = this.#locate(j);
+    if (a && b && a.shard === b.shard) return this.#byNumber[a.shard]!.index.getDistance(a.local, b.local);
+    const pair = (this.#pair ??= new AnnoyIndex(this.f, this.metric));
+    pair.addItem(0, a ? this.#byNumber[a.shard]!.index.getItemVector(a.local) : this.#zeros());
+    pair.addItem(1, b ? this.#byNumber[b.shard]!.index.getItemVector(b.local) : this.#zeros());
+    pair.build(1, 1);
+    try {
+      return pair.getDistance(0, 1);
+    } finally {
+      pair.unbuild();
+    }
+  }
+
+  /** Ends every shard's query pool (a later async call starts new ones). */
+  async close(): Promise<void> {
+    await Promise.all(this.#shards.map(({ index }) => index.close()));
+  }
+
+  #query(n: number, searchK: number | ShardedQueryOptions | undefined, includeDistances: boolean | undefined): Query {
+    checkCount(n, 'n (the number of neighbours)');
+    if (searchK !== null && typeof searchK === 'object') {
+      if (includeDistances !== undefined) throw new AnnoyArgumentError('pass includeDistances inside the options object, not after it');
+      const { searchK: k = -1, includeDistances: d = false, ...rest } = searchK;
+      const unknown = Object.keys(rest);
+      if (unknown.length > 0) throw new AnnoyArgumentError(`unknown query option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+      return { searchK: checkSearchK(k), includeDistances: checkBoolean(d, 'includeDistances') };
+    }
+    return { searchK: checkSearchK(searchK ?? -1), includeDistances: checkBoolean(includeDistances ?? false, 'includeDistances') };
+  }
+
+  #answer(parts: SearchResult[], n: number, q: Query): number[] | SearchResult {
+    const merged = mergeNearest(parts, n, this.#largerFirst);
+    return q.includeDistances ? merged : merged.ids;
+  }
+
+  /** A shard's answer with its local ids replaced by global ones. */
+  #globalize(shard: number, result: SearchResult): SearchResult {
+    const ids = this.#ids;
+    return { ids: result.ids.map((local) => ids.toGlobal(shard, local)), distances: result.distances };
+  }
+
+  /** Where item `id` lives; null for a hole. Throws for ids out of range and ids of failed shards. */
+  #locate(id: number): ShardLocation | null {
+    checkItemId(id);
+    const nItems = this.manifest.nItems;
+    if (id >= nItems) throw new AnnoyArgumentError(`item ${id} does not exist: ids run from 0 to ${nItems - 1}`);
+    const at = this.#ids.locate(id);
+    if (at === null || this.#byNumber[at.shard]) return at;
+    const failure = this.failedShards.find((s) => s.shard === at.shard)!;
+    throw new AnnoyStateError(`item ${id} ${at.local === -1 ? 'may live' : 'lives'} in shard ${at.shard}, which failed to load (${failure.error.message})`);
+  }
+
+  #zeros(): number[] {
+    return new Array<number>(this.f).fill(0);
+  }
+
+  /** Rows as one Float64Array (every value kept exactly), checked with the position of a bad one. */
+  #matrix(rows: readonly ArrayLike<number>[]): Float64Array {
+    const f = this.f;
+    const data = new Float64Array(rows.length * f);
+    rows.forEach((row, k) => atPosition(k, () => data.set(checkVector(row, f, 'query vector'), k * f)));
+    return data;
+  }
+}
+
+function shardName(manifest: ShardManifest, k: number, path: string): string {
+  return `shard ${k} of ${manifest.shards.length} (${path})`;
+}
+
+function readManifest(dir: string): ShardManifest {
+  const path = join(dir, MANIFEST_FILE);
+  const text = readTextIfExists(path);
+  if (text === null) {
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch (cause) {
+      throw new AnnoyIOError(`cannot open the sharded index ${dir}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (cause as Error).message}`, { cause });
+    }
+    throw new AnnoyFormatError(isDir
+      ? `${dir} is not a sharded index: it has no ${MANIFEST_FILE} (an interrupted build writes it last)`
+      : `${dir} is not a sharded index: it is a file, not a folder (open a single index with AnnoyIndex.open)`);
+  }
+  return parseManifest(text, path);
+}
+
+function manifestChanged(dir: string, manifest: ShardManifest): boolean {
+  try {
+    return readManifest(dir).build !== manifest.build;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An index file in the folder that the manifest does not list is an error (a manifest that lost a
+ * shard, or files copied in), unless it is named like a shard of another build: those are
+ * leftovers of an earlier or interrupted build, which the next build in this folder removes.
+ */
+function checkNoExtraFiles(dir: string, manifest: ShardManifest): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (cause) {
+    throw new AnnoyIOError(`cannot list ${dir}: ${(cause as Error).message}`, { cause });
+  }
+  const listed = new Set<string>();
+  for (const s of manifest.shards) {
+    listed.add(s.file);
+    if ('file' in s.ids) listed.add(s.ids.file);
+    if (s.graph) listed.add(s.graph.file);
+  }
+  for (const name of names) {
+    if (listed.has(name) || !(name.endsWith('.ann') || name.endsWith('.ids'))) continue;
+    const parsed = parseShardFileName(name);
+    if (parsed && parsed.build !== manifest.build) continue;
+    throw new AnnoyFormatError(
+      `${join(dir, name)} is not listed in ${join(dir, MANIFEST_FILE)} (build ${manifest.build}, ${manifest.shards.length} shards): ` +
+        'an extra shard, or a manifest from another build; rebuild the index or remove the file',
+    );
+  }
+}
+
+/** Loads shard k and checks it (and its id file) against the manifest. */
+function loadShard(dir: string, manifest: ShardManifest, k: number, verifyChecksum: boolean): { index: AnnoyIndex; ids: Int32Array | null } {
+  const entry = manifest.shards[k];
+  const path = join(dir, entry.file);
+  const name = shardName(manifest, k, path);
+  const fail = (msg: string): never => {
+    throw new AnnoyFormatError(`${name}: ${msg}`);
+  };
+  checkFileLength(path, entry, name, 'the shard');
+  let index: AnnoyIndex;
+  try {
+    // f and metric from the manifest: a shard whose sidecar says otherwise does not belong.
+    index = AnnoyIndex.open(path, { f: manifest.f, metric: manifest.metric, verifyChecksum: false });
+  } catch (e) {
+    if (e instanceof AnnoyIOError || !(e instanceof AnnoyError)) throw e;
+    return fail(e.message.replace(`${path} `, 'the file '));
+  }
+  if (index.sidecar && index.sidecar.checksum !== entry.checksum) {
+    fail(`its sidecar says checksum ${index.sidecar.checksum}, but the manifest says ${entry.checksum}: the shard belongs to another build`);
+  }
+  if (verifyChecksum) {
+    const sum = checksumOf(index.toBuffer());
+    if (sum !== entry.checksum) fail(`the file has checksum ${sum}, but the manifest says ${entry.checksum}: it is damaged or belongs to another build`);
+  }
+  if (index.getNItems() !== entry.nItems) fail(`the file holds ${index.getNItems()} items, but the manifest says ${entry.nItems}`);
+  let ids: Int32Array | null = null;
+  if ('file' in entry.ids) ids = readIdFile(dir, entry.ids, name, verifyChecksum);
+  if (entry.graph) {
+    const graphPath = join(dir, entry.graph.file);
+    checkFileLength(graphPath, entry.graph, name, 'its graph file');
+    if (verifyChecksum && checksumOf(readFileBytes(graphPath)) !== entry.graph.checksum) fail(`its graph file ${graphPath} does not match the manifest's checksum`);
+  }
+  return { index, ids };
+}
+
+function checkFileLength(path: string, file: ShardFile, name: string, what: string): void {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new AnnoyFormatError(`${name}: ${what} ${path} is not a regular file`);
+    size = stat.size;
+  } catch (cause) {
+    if (cause instanceof AnnoyError) throw cause;
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new AnnoyFormatError(`${name}: ${what} ${path} is missing`, { cause });
+    throw new AnnoyIOError(`${name}: cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  if (size !== file.byteLength) {
+    throw new AnnoyFormatError(`${name}: ${what} ${path} is ${size} bytes, but the manifest says ${file.byteLength} (truncated, or replaced by another file)`);
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Reads an id file: nItems int32 values, little-endian. */
+function readIdFile(dir: string, file: ShardFile, name: string, verifyChecksum: boolean): Int32Array {
+  const path = join(dir, file.file);
+  checkFileLength(path, file, name, 'its id file');
+  const bytes = readFileBytes(path);
+  if (verifyChecksum && checksumOf(bytes) !== file.checksum) {
+    throw new AnnoyFormatError(`${name}: its id file ${path} has checksum ${checksumOf(bytes)}, but the manifest says ${file.checksum}`);
+  }
+  const ids = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  if (!LITTLE_ENDIAN) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let i = 0; i < ids.length; i++) ids[i] = view.getInt32(4 * i, true);
+  }
+  return ids;
+}
+
+function checkIdList(ids: unknown): asserts ids is ArrayLike<number> {
+  if (ids === null || typeof ids !== 'object' || typeof (ids as { length?: unknown }).length !== 'number') {
+    throw new AnnoyArgumentError(`ids must be an array or typed array of item ids, got ${describe(ids)}`);
+  }
+}
