@@ -116,6 +116,8 @@ export class ClusterNode {
     nc.closed().then((error) => {
       if (error && !node.#closed) context.log(`the NATS connection closed: ${error.message}`);
     }, () => undefined);
+    const shards = node.#served.map((s) => `${s.index} shard ${s.shard} of ${s.shards}`);
+    context.log(`joined the cluster at ${node.client.watch.server} (prefix "${prefix}"): ${shards.length ? `serving ${shards.join(', ')}` : 'a gateway only (no shard served)'}; queries answer for the whole cluster`);
     node.client.watch.onChange((up) => node.#closed || context.log(up ? `reconnected to NATS at ${node.client.watch.server}: serving shards again` : `lost the connection to NATS at ${node.client.watch.server}: reconnecting`));
     return node;
   }

@@ -6,10 +6,11 @@ import type { AnnoyServer, ServeOptions } from '../../server/index.ts';
 import { intOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { dimensionOption, INDEX_HELP, INDEX_OPTIONS, metricOption } from '../open-index.ts';
+import { NATS_HELP, NATS_OPTIONS, natsOptions } from '../../cluster/cli.ts';
 
 export const spec: CommandSpec = {
   name: 'serve',
-  positionals: ['INDEX'],
+  positionals: [], // INDEX…: at least one, unless --nats (then the server may be a gateway only)
   repeatLast: true,
   options: {
     port: { type: 'string', short: 'p' },
@@ -26,6 +27,7 @@ export const spec: CommandSpec = {
     'log-requests': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     ...INDEX_OPTIONS,
+    ...NATS_OPTIONS,
   },
   help: `Usage: annoy-ts serve INDEX [INDEX…] [--port 8080] [--host 127.0.0.1] [options]
 
@@ -74,7 +76,7 @@ ${INDEX_HELP}
 
 Admin endpoints need the token when one is set, and are off when the server listens beyond
 loopback without one. SIGTERM or SIGINT: stop accepting, finish running requests, exit 0.
-`,
+${NATS_HELP}`,
 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -107,6 +109,8 @@ function readToken(file: string | undefined): string | undefined {
 }
 
 export async function execute({ values, positionals }: Parsed): Promise<void> {
+  const cluster = natsOptions(values);
+  if (positionals.length === 0 && !cluster) throw new UsageError('serve: missing INDEX (see annoy-ts serve --help)');
   const indexes = positionals.map(indexSpec);
   const seen = new Set<string>();
   for (const { name } of indexes) {
@@ -130,6 +134,7 @@ export async function execute({ values, positionals }: Parsed): Promise<void> {
     watch: values['watch'] === true,
     logRequests: values['log-requests'] === true,
     log,
+    cluster,
     load: {
       f: dimensionOption(str(values, 'f')),
       metric: metricText === undefined ? undefined : metricOption(metricText),

@@ -1,0 +1,83 @@
+// `annoy-ts serve --nats …`: the command-line options that make a server join a cluster, turned
+// into the server's cluster options. (serve.ts spreads NATS_OPTIONS and NATS_HELP into its own.)
+import { readFileSync } from 'node:fs';
+import { intOption, str, type Parsed } from '../cli/args.ts';
+import { CliError, UsageError } from '../cli/errors.ts';
+import { checkPrefix } from './protocol.ts';
+import type { NodeOptions } from './node.ts';
+
+export const NATS_OPTIONS = {
+  nats: { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-token-file': { type: 'string' },
+  'nats-prefix': { type: 'string' },
+  'nats-timeout': { type: 'string' },
+  'nats-retry': { type: 'string' },
+  'node-name': { type: 'string' },
+} as const;
+
+export const NATS_HELP = `
+Cluster (NATS): shards and replicas on many machines
+      --nats URL[,URL…]   join the NATS cluster at URL (nats://host:4222): every INDEX is served as a
+                          shard endpoint (replicas of a shard share its load), and the query endpoints
+                          answer for the whole cluster (each shard asked, answers merged exactly).
+                          With --nats, INDEX may be left out: the server is then only a gateway.
+      --nats-creds FILE   NATS user credentials (JWT and NKey seed, as nsc writes them)
+      --nats-token-file FILE  NATS token (the file's first line); ANNOY_TS_NATS_TOKEN works too
+      --nats-prefix NAME  subject prefix and service name (default annoy): separate clusters on one NATS
+      --nats-timeout MS   every cluster query answers or fails within MS (default 5000)
+      --nats-retry MS     send a shard request again when no replica answered within MS (default 250)
+      --node-name NAME    this server's name in discovery (default host:pid)
+  Cluster queries take "allowPartial": true (answer from the shards that answered, naming the
+  missing ones), "consistent": true (every shard from the same set) and "timeoutMs". GET /v1/cluster
+  lists the indexes, shards and replicas that are up. SIGTERM drains: NATS stops routing to this
+  server, the requests it holds finish, then it exits.
+`;
+
+function readNatsToken(file: string | undefined): string | undefined {
+  if (file !== undefined) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').split(/\r?\n/)[0].trim();
+    } catch (cause) {
+      throw new CliError(`cannot read --nats-token-file ${file}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}`);
+    }
+    if (!token) throw new CliError(`--nats-token-file ${file}: the first line is empty`);
+    return token;
+  }
+  const env = process.env['ANNOY_TS_NATS_TOKEN'];
+  if (env === undefined) return undefined;
+  if (!env.trim()) throw new CliError('ANNOY_TS_NATS_TOKEN is set but empty');
+  return env.trim();
+}
+
+/** The cluster options of a serve command line, or undefined without --nats. */
+export function natsOptions(values: Parsed['values']): NodeOptions | undefined {
+  const servers = str(values, 'nats');
+  if (servers === undefined) {
+    const stray = Object.keys(NATS_OPTIONS).filter((k) => k !== 'nats' && values[k] !== undefined);
+    if (stray.length) throw new UsageError(`--${stray[0]} needs --nats URL`);
+    return undefined;
+  }
+  if (!servers.trim()) throw new UsageError('--nats needs a URL, e.g. nats://127.0.0.1:4222');
+  const prefix = str(values, 'nats-prefix');
+  if (prefix !== undefined) {
+    try {
+      checkPrefix(prefix);
+    } catch (e) {
+      throw new UsageError(`--nats-prefix: ${(e as Error).message}`);
+    }
+  }
+  const creds = str(values, 'nats-creds');
+  const tokenFile = str(values, 'nats-token-file');
+  if (creds !== undefined && tokenFile !== undefined) throw new UsageError('give --nats-creds or --nats-token-file, not both');
+  return {
+    servers,
+    credsFile: creds,
+    token: creds === undefined ? readNatsToken(tokenFile) : undefined,
+    prefix,
+    timeoutMs: intOption(str(values, 'nats-timeout'), 'nats-timeout', 1, 5000),
+    retryAfterMs: intOption(str(values, 'nats-retry'), 'nats-retry', 1, 250),
+    nodeName: str(values, 'node-name'),
+  };
+}
