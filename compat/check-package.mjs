@@ -1,18 +1,23 @@
-// Checks the packed tarball itself, beyond what publint and attw look at:
-//   node compat/check-package.mjs annoy-ts-X.Y.Z.tgz
-// - only what users need: package.json, README, dist/**/*.js and .d.ts (no sources, tests, source
-//   maps, build info);
-// - dist is fresh: every compiled file has its source in src/ and every source its .js and .d.ts
-//   (a stale dist/ would otherwise be published as is);
-// - no install scripts; ESM; engines; sideEffects: false; every `exports` condition lists `types`
-//   first and points at files that are in the tarball; the bin exists and has a shebang.
+// Checks a packed tarball itself, beyond what publint and attw look at:
+//   node compat/check-package.mjs PACKAGE-X.Y.Z.tgz packages/NAME [--zero-dependencies]
+// - only what users need: package.json, README, LICENSE, dist/**/*.js and .d.ts (no sources,
+//   tests, source maps, build info);
+// - dist is fresh: every compiled file has its source in packages/NAME/src and every source (but
+//   those its tsconfig.json excludes) its .js and .d.ts (a stale dist/ would otherwise ship);
+// - no install scripts; ESM; engines; a package with a root entry (a library for bundlers) says
+//   sideEffects: false; every `exports` condition lists `types` first and points at files that are
+//   in the tarball; every bin exists and has a shebang;
+// - --zero-dependencies: no dependencies of any kind (the annoy-ts library's promise).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const tarball = process.argv[2];
+const [tarball, packageDir] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const zeroDependencies = process.argv.includes('--zero-dependencies');
+if (!tarball || !packageDir) {
+  console.log('usage: node compat/check-package.mjs PACKAGE.tgz packages/NAME [--zero-dependencies]');
+  process.exit(2);
+}
 const failures = [];
 const fail = (message) => failures.push(message);
 
@@ -23,11 +28,16 @@ const pkg = JSON.parse(read('package.json'));
 
 // What is in it.
 const allowed = /^(package\.json|README\.md|LICENSE(\.md|\.txt)?|NOTICE|dist\/.+\.(js|d\.ts))$/;
+if (pkg.name !== JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).name) fail(`${tarball} is not the package in ${packageDir}`);
 for (const file of files) if (!allowed.test(file)) fail(`the tarball holds ${file}, which users do not need`);
 if (!files.some((f) => /^LICENSE/.test(f))) console.log(`  note: no LICENSE file in the package (package.json says ${pkg.license})`);
 
-// Fresh: dist/ ↔ src/.
-const sources = listTs(join(root, 'src')).map((f) => relative(join(root, 'src'), f)).filter((f) => !f.startsWith('kernels/assembly/'));
+// Fresh: dist/ ↔ src/ (less what the package's tsconfig.json leaves out, e.g. the AssemblyScript kernels).
+const excluded = (JSON.parse(readFileSync(join(packageDir, 'tsconfig.json'), 'utf8')).exclude ?? [])
+  .map((e) => e.replace(/^(\.\/)?src\//, '').replace(/\/?$/, '/'));
+const srcDir = join(packageDir, 'src');
+const sources = listTs(srcDir).map((f) => relative(srcDir, f).split('\\').join('/')).filter((f) => !excluded.some((e) => f.startsWith(e)));
+if (sources.length === 0) fail(`no TypeScript sources under ${srcDir}`);
 const js = files.filter((f) => f.endsWith('.js')).map((f) => f.slice('dist/'.length));
 for (const file of js) if (!sources.includes(file.replace(/\.js$/, '.ts'))) fail(`dist/${file} has no source in src/: stale build output (rm -rf dist && npm run build)`);
 for (const source of sources) {
@@ -41,7 +51,13 @@ for (const hook of ['preinstall', 'install', 'postinstall', 'prepare', 'preprepa
 }
 if (pkg.type !== 'module') fail('package.json: "type" is not "module"');
 if (!pkg.engines?.node) fail('package.json: no engines.node');
-if (pkg.sideEffects !== false) fail('package.json: sideEffects is not false');
+if (pkg.exports?.['.'] !== undefined && pkg.sideEffects !== false) fail('package.json: a library entry (".") but sideEffects is not false');
+if (zeroDependencies) {
+  for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies']) {
+    const names = Array.isArray(pkg[field]) ? pkg[field] : Object.keys(pkg[field] ?? {});
+    if (names.length > 0) fail(`package.json: ${field} ${names.join(', ')} (this package promises no runtime dependencies)`);
+  }
+}
 if (typeof pkg.exports !== 'object') fail('package.json: no exports map');
 const targets = [];
 const walk = (node, path) => {
@@ -62,7 +78,7 @@ for (const [name, target] of Object.entries(pkg.bin ?? {})) {
 }
 
 const count = (re) => files.filter((f) => re.test(f)).length;
-console.log(`package: ${files.length} files (${count(/\.js$/)} .js, ${count(/\.d\.ts$/)} .d.ts), dependencies: ${Object.keys(pkg.dependencies ?? {}).join(', ') || 'none'}`);
+console.log(`${pkg.name} ${pkg.version}: ${files.length} files (${count(/\.js$/)} .js, ${count(/\.d\.ts$/)} .d.ts), dependencies: ${Object.keys(pkg.dependencies ?? {}).join(', ') || 'none'}`);
 for (const failure of failures) console.log(`  ✗ ${failure}`);
 process.exitCode = failures.length === 0 ? 0 : 1;
 

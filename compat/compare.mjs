@@ -15,7 +15,7 @@ if (!names.includes(reference)) {
   process.exit(1);
 }
 const ref = load(reference);
-const order = ['node20', 'node22', 'node24', 'bun', 'deno', 'browser'];
+const order = ['node20', 'node22', 'node24', 'node26', 'bun', 'deno', 'browser'];
 names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
 
 /** The first path at which two JSON values differ, or null. */

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The compatibility matrix of the *published form* of annoy-ts (issue 10):
+# The compatibility matrix of the *published form* of annoy-ts: the two packages a user installs,
+# `annoy-ts` (the library, no runtime dependencies) and `@annoy-ts/cli` (the command line and the
+# HTTP server, which depends on it):
 #
-#   1. compile src/ into a clean staging copy of the package and `npm pack` it (the working tree's
-#      dist/ is not touched, and stale files in it cannot leak into the tarball);
-#   2. check the tarball: compat/check-package.mjs, publint --strict, attw --profile esm-only;
-#   3. install it into a temporary project (a plain `npm install annoy-ts-X.tgz`, as a user would)
-#      and type-check a Node consumer (nodenext) and a browser consumer (bundler resolution);
-#   4. run the smoke suite (compat/smoke/) and the CLI on Node 20 (this machine's), Node 22, Node 24,
-#      Bun and Deno, each taken from an npm package that carries its binary (no install scripts, no
-#      downloads besides the npm registry) and cached under ~/.cache/annoy-ts/runtimes/, and compare
+#   1. compile each package's src/ into a clean staging copy of the package and `npm pack` it (the
+#      working tree's dist/ folders are not used, so stale files in them cannot leak into a tarball);
+#   2. check both tarballs: compat/check-package.mjs, publint --strict, attw --profile esm-only;
+#   3. install `annoy-ts` alone into an empty app (it must bring no other package: count and size
+#      are printed), then both tarballs into a temporary project, as a user would, and type-check a
+#      Node consumer (nodenext) and a browser consumer (bundler resolution);
+#   4. on Node 20 (this machine's), 22, 24 and 26, Bun and Deno — each taken from an npm package
+#      that carries its binary (no install scripts, no downloads besides the npm registry) and cached
+#      under ~/.cache/annoy-ts/runtimes/ — run the smoke suite (compat/smoke/) against the installed
+#      library, and the installed CLI: build (byte-identical to real Annoy's file), query (real
+#      Annoy's answers), info, eval, and serve (start, a query over HTTP, SIGTERM); then compare
 #      every runtime's answers with Node 20's;
 #   5. bundle a tiny app with esbuild for the browser, report its size, and run the portable suite
 #      from a browser bundle in a sandbox without Node globals.
@@ -21,14 +26,17 @@
 # Environment: ANNOY_FIXTURES (default fixtures/annoy), COMPAT_RUNTIMES_DIR (default
 # ${XDG_CACHE_HOME:-~/.cache}/annoy-ts/runtimes; e.g. COMPAT_RUNTIMES_DIR=.cache/runtimes keeps them in
 # the git-ignored .cache/ of this clone). The runtime versions are pinned below: bump them
-# deliberately (a new version is a new cache folder; old ones can be deleted).
+# deliberately (a new version is a new cache folder; old ones can be deleted). Node 20 reached its
+# end of life in April 2026; it stays in the matrix while supporting it costs nothing.
 set -uo pipefail
 
 NODE20_VERSION=20.20.2   # used only when this machine's `node` is not Node 20
-NODE22_VERSION=22.23.3
-NODE24_VERSION=24.21.0
+NODE22_VERSION=22.23.5
+NODE24_VERSION=24.22.3
+NODE26_VERSION=26.12.1
 BUN_VERSION=1.4.5
 DENO_VERSION=2.9.6
+ALL_RUNTIMES="node20 node22 node24 node26 bun deno"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -39,7 +47,7 @@ if [[ -n ${COMPAT_RUNTIMES_DIR:-} ]]; then RUNTIMES_DIR=$COMPAT_RUNTIMES_DIR
 elif [[ -n ${XDG_CACHE_HOME:-}${HOME:-} ]]; then RUNTIMES_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/annoy-ts/runtimes
 else RUNTIMES_DIR=$ROOT/.cache/runtimes; fi
 mkdir -p "$RUNTIMES_DIR" && RUNTIMES_DIR=$(cd "$RUNTIMES_DIR" && pwd)
-ONLY="node20 node22 node24 bun deno"
+ONLY=$ALL_RUNTIMES
 KEEP=0
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -64,29 +72,50 @@ step() {
 }
 die() { echo "compat: $*" >&2; exit 1; }
 
+BIN=$ROOT/node_modules/.bin
 [[ -f $FIXTURES/angular/index.ann ]] || die "no golden fixtures at $FIXTURES (set ANNOY_FIXTURES)"
-[[ -x $ROOT/node_modules/.bin/tsc && -x $ROOT/node_modules/.bin/publint && -x $ROOT/node_modules/.bin/attw ]] \
+[[ -x $BIN/tsc && -x $BIN/publint && -x $BIN/attw && -x $BIN/esbuild ]] \
   || die "run npm ci first (typescript, publint, @arethetypeswrong/cli, esbuild are devDependencies)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/annoy-ts-compat.XXXXXX")
 if [[ $KEEP == 1 ]]; then echo "compat: keeping $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
-mkdir -p "$WORK/stage" "$WORK/project" "$WORK/results" "$WORK/scratch"
+mkdir -p "$WORK/stage" "$WORK/project" "$WORK/app" "$WORK/results" "$WORK/scratch"
 PROJECT=$WORK/project
 
 # ---------------------------------------------------------------------------------------------
-# 1. Build into a staging copy and pack.
-echo "== compat: pack (staging build in $WORK/stage)"
-cp package.json "$WORK/stage/"
-for f in README.md LICENSE LICENSE.md NOTICE; do [[ -f $f ]] && cp "$f" "$WORK/stage/"; done
-"$ROOT/node_modules/.bin/tsc" -p tsconfig.json --outDir "$WORK/stage/dist" || die "tsc failed"
-TARBALL=$(cd "$WORK/stage" && npm pack --silent --pack-destination "$WORK") || die "npm pack failed"
-TARBALL=$WORK/$TARBALL
-echo "packed $(basename "$TARBALL"): $(du -k "$TARBALL" | cut -f1) KiB"
+# 1. Build each package into a staging copy and pack it. The command line compiles against the
+#    staged library's declarations (a `paths` entry), not against the work tree's dist/.
+echo "== compat: pack (staging builds in $WORK/stage)"
+# stage DIR NAME [TSC OPTIONS…]: compiles packages/DIR into $WORK/stage/DIR, packs it, prints the tarball.
+stage() {
+  local dir=$1 into=$WORK/stage/$1; shift
+  mkdir -p "$into"
+  cp "packages/$dir/package.json" "$into/"
+  for f in README.md LICENSE LICENSE.md NOTICE; do [[ -f packages/$dir/$f ]] && cp "packages/$dir/$f" "$into/"; done
+  "$BIN/tsc" "$@" --outDir "$into/dist" --declarationMap false --sourceMap false >&2 || { echo "tsc failed for packages/$dir" >&2; return 1; }
+  local tgz; tgz=$(cd "$into" && npm pack --silent --pack-destination "$WORK") || { echo "npm pack failed for packages/$dir" >&2; return 1; }
+  echo "packed $tgz: $(du -k "$WORK/$tgz" | cut -f1) KiB" >&2
+  echo "$WORK/$tgz"
+}
+LIB_TGZ=$(stage annoy-ts -p packages/annoy-ts/tsconfig.json) || die "could not pack annoy-ts"
+cat > "$WORK/stage/tsconfig.cli.json" <<EOF
+{
+  "extends": "$ROOT/packages/cli/tsconfig.json",
+  "compilerOptions": {
+    "paths": { "annoy-ts": ["$WORK/stage/annoy-ts/dist/node/index.d.ts"] },
+    "typeRoots": ["$ROOT/node_modules/@types"]
+  }
+}
+EOF
+CLI_TGZ=$(stage cli -p "$WORK/stage/tsconfig.cli.json") || die "could not pack @annoy-ts/cli"
 
-# 2. The tarball's shape.
-step "package contents" node compat/check-package.mjs "$TARBALL"
-step "publint --strict" "$ROOT/node_modules/.bin/publint" run --strict "$TARBALL"
-step "attw --profile esm-only" "$ROOT/node_modules/.bin/attw" "$TARBALL" --profile esm-only --no-color --no-emoji
+# 2. The tarballs' shape.
+step "annoy-ts: package contents" node compat/check-package.mjs "$LIB_TGZ" packages/annoy-ts --zero-dependencies
+step "annoy-ts: publint --strict" "$BIN/publint" run --strict "$LIB_TGZ"
+step "annoy-ts: attw --profile esm-only" "$BIN/attw" "$LIB_TGZ" --profile esm-only --no-color --no-emoji
+step "@annoy-ts/cli: package contents" node compat/check-package.mjs "$CLI_TGZ" packages/cli
+step "@annoy-ts/cli: publint --strict" "$BIN/publint" run --strict "$CLI_TGZ"
+step "@annoy-ts/cli: attw --profile esm-only" "$BIN/attw" "$CLI_TGZ" --profile esm-only --no-color --no-emoji
 
 # ---------------------------------------------------------------------------------------------
 # 3. Runtimes: npm packages that carry the binary, installed once into the cache.
@@ -116,19 +145,21 @@ esac
 declare -A CMD
 t0=$(now)
 echo "== compat: runtimes (cache: $RUNTIMES_DIR)"
+node_runtime() { install_runtime "node-$1" "$NODE_PKG@$1" "node_modules/$NODE_PKG/bin/node"; }
 if [[ $(node -p 'process.versions.node.split(".")[0]') == 20 ]]; then
   CMD[node20]=$(command -v node)
 else
-  CMD[node20]=$(install_runtime "node-$NODE20_VERSION" "$NODE_PKG@$NODE20_VERSION" "node_modules/$NODE_PKG/bin/node") || die "could not install Node 20"
+  CMD[node20]=$(node_runtime "$NODE20_VERSION") || die "could not install Node 20"
 fi
 for rt in $ONLY; do
   case $rt in
     node20) ;;
-    node22) CMD[node22]=$(install_runtime "node-$NODE22_VERSION" "$NODE_PKG@$NODE22_VERSION" "node_modules/$NODE_PKG/bin/node") || die "could not install Node 22" ;;
-    node24) CMD[node24]=$(install_runtime "node-$NODE24_VERSION" "$NODE_PKG@$NODE24_VERSION" "node_modules/$NODE_PKG/bin/node") || die "could not install Node 24" ;;
+    node22) CMD[node22]=$(node_runtime "$NODE22_VERSION") || die "could not install Node 22" ;;
+    node24) CMD[node24]=$(node_runtime "$NODE24_VERSION") || die "could not install Node 24" ;;
+    node26) CMD[node26]=$(node_runtime "$NODE26_VERSION") || die "could not install Node 26" ;;
     bun) CMD[bun]=$(install_runtime "bun-$BUN_VERSION" "$BUN_PKG@$BUN_VERSION" "node_modules/$BUN_PKG/$BUN_BIN") || die "could not install Bun" ;;
     deno) CMD[deno]=$(install_runtime "deno-$DENO_VERSION" "$DENO_PKG@$DENO_VERSION" "node_modules/$DENO_PKG/deno") || die "could not install Deno" ;;
-    *) die "unknown runtime $rt (node20 node22 node24 bun deno)" ;;
+    *) die "unknown runtime $rt ($ALL_RUNTIMES)" ;;
   esac
 done
 STEPS+=("runtimes ready") RESULTS+=(ok) TIMES+=("$(since "$t0")")
@@ -139,29 +170,50 @@ export DENO_DIR=$RUNTIMES_DIR/deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 # runtime_cmd NAME: sets RUN to the command (an array) that runs a script under that runtime.
 runtime_cmd() {
   case $1 in
-    deno) RUN=("${CMD[deno]}" run --cached-only --no-lock "--allow-read=$WORK" "--allow-write=$WORK") ;;
+    deno) RUN=("${CMD[deno]}" run --cached-only --no-lock "--allow-read=$WORK" "--allow-write=$WORK" \
+            --allow-net=127.0.0.1 --allow-env --allow-sys) ;;
     *) RUN=("${CMD[$1]}") ;;
   esac
 }
 
 # ---------------------------------------------------------------------------------------------
-# 4. The temporary project: the tarball installed as a user would, the suite and the fixtures.
-echo "== compat: temporary project"
+# 4. What a user installs. First the library alone, in an empty app: it must bring nothing else.
+echo "== compat: npm install annoy-ts into an empty app"
+# installed DIR: "N packages, SIZE" of DIR/node_modules (N counts every package, the installed ones included).
+installed() { echo "$(cd "$1" && npm ls --all --parseable 2>/dev/null | tail -n +2 | wc -l) packages, $(du -sh "$1/node_modules" | cut -f1)"; }
+zero_dependencies() {
+  echo '{ "name": "empty-app", "private": true, "type": "module" }' > "$WORK/app/package.json"
+  (cd "$WORK/app" && npm install --no-audit --no-fund --loglevel=error "$LIB_TGZ") || return 1
+  local packages; packages=$(cd "$WORK/app" && npm ls --all --parseable 2>/dev/null | tail -n +2 | wc -l)
+  echo "npm install $(basename "$LIB_TGZ"): $(installed "$WORK/app") in node_modules"
+  [[ $packages == 1 ]] || { echo "  ✗ annoy-ts brought $((packages - 1)) other packages:"; (cd "$WORK/app" && npm ls --all); return 1; }
+}
+step "annoy-ts alone: no other package" zero_dependencies
+
+echo "== compat: temporary project (both tarballs)"
 cat > "$PROJECT/package.json" <<'EOF'
 { "name": "annoy-ts-compat-project", "private": true, "type": "module" }
 EOF
 t0=$(now)
-(cd "$PROJECT" && npm install --no-audit --no-fund --loglevel=error "$TARBALL") || die "npm install of the tarball failed"
-echo "installed: $(cd "$PROJECT" && npm ls --all --parseable 2>/dev/null | tail -n +2 | wc -l) packages"
-STEPS+=("install tarball") RESULTS+=(ok) TIMES+=("$(since "$t0")")
+(cd "$PROJECT" && npm install --no-audit --no-fund --loglevel=error "$LIB_TGZ" "$CLI_TGZ") || die "npm install of the tarballs failed"
+echo "npm install $(basename "$LIB_TGZ") $(basename "$CLI_TGZ"): $(installed "$PROJECT")"
+# The command line must use the packed library, not one fetched from the registry.
+[[ ! -e $PROJECT/node_modules/@annoy-ts/cli/node_modules/annoy-ts ]] \
+  && grep -q "\"resolved\": \"file:../$(basename "$LIB_TGZ")\"" "$PROJECT/package-lock.json" \
+  || die "@annoy-ts/cli did not resolve annoy-ts to the packed $(basename "$LIB_TGZ")"
+STEPS+=("install both tarballs") RESULTS+=(ok) TIMES+=("$(since "$t0")")
 cp -r compat/smoke compat/browser compat/types "$PROJECT/"
 cp -r "$FIXTURES" "$PROJECT/fixtures" && chmod -R u+w "$PROJECT/fixtures"
+# The smoke suite draws its vectors with the repository's one seeded generator, as plain JavaScript.
+"$BIN/esbuild" packages/cli/src/cli/prng.ts --format=esm --target=es2022 --log-level=warning \
+  --outfile="$PROJECT/smoke/prng.mjs" || die "could not transpile packages/cli/src/cli/prng.ts"
 
-step "types: Node consumer (nodenext)" "$ROOT/node_modules/.bin/tsc" -p "$PROJECT/types/tsconfig.node.json"
-step "types: browser consumer (bundler)" "$ROOT/node_modules/.bin/tsc" -p "$PROJECT/types/tsconfig.bundler.json"
+step "types: Node consumer (nodenext)" "$BIN/tsc" -p "$PROJECT/types/tsconfig.node.json"
+step "types: browser consumer (bundler)" "$BIN/tsc" -p "$PROJECT/types/tsconfig.bundler.json"
 
-# smoke NAME: the suite, require(), and the CLI (version, a byte-exact build of a golden fixture,
-# queries against real Annoy's answers, a labelled CSV build) under one runtime.
+# smoke NAME: the suite, require(), and the installed CLI under one runtime: version, a byte-exact
+# build of a golden fixture, queries against real Annoy's answers, info, eval, a labelled CSV
+# build, and a short serve (start, one query over HTTP, SIGTERM).
 smoke() (
   rt=$1 ok=0 out=$WORK/scratch/$1
   runtime_cmd "$rt"
@@ -170,7 +222,7 @@ smoke() (
   cd "$PROJECT" || exit 1
   "${run[@]}" smoke/smoke.mjs --fixtures "$PROJECT/fixtures" --scratch "$out/api" --out "$WORK/results/$rt.json" || ok=1
   "${run[@]}" smoke/require.cjs || ok=1
-  cli=("${run[@]}" node_modules/annoy-ts/dist/cli/main.js)
+  cli=("${run[@]}" node_modules/@annoy-ts/cli/dist/cli/main.js)
   [[ $rt == node20 ]] && cli=(node_modules/.bin/annoy-ts)   # the installed bin link, through its shebang
   version=$("${cli[@]}" --version) || ok=1
   [[ $version == "annoy-ts $(node -p 'require("./node_modules/annoy-ts/package.json").version')" ]] || { echo "  ✗ CLI --version: $version"; ok=1; }
@@ -178,7 +230,12 @@ smoke() (
   if "${cli[@]}" build "$fx/vectors.fbin" -o "$out/cli.ann" --metric euclidean --trees 10 --seed 42 --quiet; then
     cmp -s "$out/cli.ann" "$fx/index.ann" || { echo "  ✗ CLI build: $out/cli.ann differs from real Annoy's $fx/index.ann"; ok=1; }
     "${cli[@]}" query "$out/cli.ann" --file "$fx/queries.fbin" --json >"$out/query.jsonl" || ok=1
-    node smoke/check-cli.mjs "$out/query.jsonl" "$fx/query-k10.json" || { echo "  ✗ CLI query differs from real Annoy"; ok=1; }
+    node smoke/check-cli.mjs query "$out/query.jsonl" "$fx/query-k10.json" || { echo "  ✗ CLI query differs from real Annoy"; ok=1; }
+    "${cli[@]}" info "$out/cli.ann" --json >"$out/info.json" || ok=1
+    node smoke/check-cli.mjs info "$out/info.json" "$fx/info.json" || ok=1
+    "${cli[@]}" eval "$out/cli.ann" --queries "$fx/queries.fbin" --search-k -1,all --min-time 0 --json >"$out/eval.json" || ok=1
+    node smoke/check-cli.mjs eval "$out/eval.json" || ok=1
+    node smoke/check-serve.mjs "$out/cli.ann" "$fx/queries.fbin" "$fx/query-k10.json" -- "${cli[@]}" || ok=1
   else
     echo "  ✗ CLI build failed"; ok=1
   fi
@@ -189,14 +246,13 @@ smoke() (
   else
     echo "  ✗ CLI build from CSV failed"; ok=1
   fi
-  [[ $ok == 0 ]] && echo "CLI and require(): ok"
+  [[ $ok == 0 ]] && echo "CLI (build, query, info, eval, serve) and require(): ok"
   exit $ok
 )
 
 for rt in $ONLY; do
   case $rt in
-    node20) label="Node $(${CMD[node20]} --version)" ;;
-    node22|node24) label="Node $(${CMD[$rt]} --version)" ;;
+    node*) label="Node $(${CMD[$rt]} --version)" ;;
     bun) label="Bun $(${CMD[bun]} --version)" ;;
     deno) label="Deno $(${CMD[deno]} --version | head -1 | cut -d' ' -f2)" ;;
   esac

@@ -30,8 +30,8 @@ async function bundle(entry, options = {}, { expectWarning = null } = {}) {
     const js = result.outputFiles.find((o) => o.path.endsWith('.js')).contents;
     const inputs = Object.keys(result.metafile.inputs);
     for (const input of inputs) {
-      if (/annoy-ts\/dist\/(node|cli)\//.test(input)) fail(`${entry}: the browser bundle contains ${input} (Node-only)`);
-      if (/node_modules\/(cli-progress|csv-parse)\//.test(input)) fail(`${entry}: the browser bundle contains ${input} (a CLI dependency)`);
+      if (/node_modules\/annoy-ts\/dist\/node\//.test(input)) fail(`${entry}: the browser bundle contains ${input} (Node-only)`);
+      if (/node_modules\/(@annoy-ts\/|cli-progress|csv-parse|fastify|prom-client|nats)\b/.test(input)) fail(`${entry}: the browser bundle contains ${input} (the command line's package or its dependencies)`);
     }
     for (const w of result.warnings) if (!expectWarning?.test(w.text)) fail(`${entry}: esbuild warning: ${w.text}`);
     return { js, inputs, text: new TextDecoder().decode(js) };

@@ -7,6 +7,10 @@
 //
 // Plain JavaScript on purpose: Node 20 cannot run TypeScript without a loader, and the point is to
 // exercise the published package as a user's JavaScript would.
+//
+// The seeded generator is the project's one (packages/cli/src/cli/prng.ts): compat/run.sh
+// transpiles it to prng.mjs beside this file in the temporary project.
+import { Rng } from './prng.mjs';
 
 export const METRICS = ['angular', 'euclidean', 'manhattan', 'dot', 'hamming'];
 
@@ -41,31 +45,14 @@ function clip(text, max = 240) {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** mulberry32: a tiny deterministic PRNG, so every runtime builds from the same vectors. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(random) {
-  const u = Math.max(random(), 1e-12), v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
 /** Deterministic vectors for a metric: gaussian (dot: scaled rows), hamming: 0/1. */
 export function makeVectors(metric, n, f, seed) {
-  const random = prng(seed);
+  const rng = new Rng(seed);
   const rows = [];
   for (let i = 0; i < n; i++) {
-    const scale = metric === 'dot' ? 0.25 + 2 * random() : 1;
+    const scale = metric === 'dot' ? rng.nextRange(0.25, 2.25) : 1;
     const row = new Array(f);
-    for (let j = 0; j < f; j++) row[j] = metric === 'hamming' ? (random() < 0.5 ? 1 : 0) : Math.fround(gaussian(random) * scale);
+    for (let j = 0; j < f; j++) row[j] = metric === 'hamming' ? rng.nextInt(2) : Math.fround(rng.nextGaussian() * scale);
     rows.push(row);
   }
   return rows;
@@ -178,7 +165,7 @@ export function parseFbin(bytes) {
 }
 
 /** Distances in the fixtures carry 9 significant digits: equal after float32 rounding. */
-function sameAnswer(actual, expected) {
+export function sameAnswer(actual, expected) {
   return actual.ids.length === expected.ids.length &&
     actual.ids.every((id, j) => id === expected.ids[j]) &&
     actual.distances.every((d, j) => Math.fround(d) === Math.fround(expected.distances[j]));
