@@ -1,0 +1,73 @@
+import { AnnoyArgumentError } from 'annoy-ts';
+import { checkFraction, checkObject, checkPositiveInteger, DEFAULT_MAX_ATTRIBUTES_LENGTH, describe } from './input.ts';
+
+/** When a collection rebuilds its indexes by itself. */
+export interface AutoCompactOptions {
+  /** Rebuild the delta index once the memtable (items searched exactly) holds this many rows (default 4096). */
+  memtableLimit?: number;
+  /** Full compaction once the items added since the last one reach this fraction of the base index's live items (default 0.25). */
+  deltaFraction?: number;
+  /** Full compaction once this fraction of the base index's items is deleted or replaced (default 0.2). */
+  deletedFraction?: number;
+}
+
+export interface BuildSettings {
+  /** Trees per index (default 20). More: better recall at the same searchK, larger files, slower builds. */
+  trees: number;
+  /** The build seed (default 42): the same items and seed give the same index. */
+  seed: bigint;
+}
+
+export interface Policy {
+  auto: boolean;
+  memtableLimit: number;
+  deltaFraction: number;
+  deletedFraction: number;
+}
+
+export const DEFAULT_TREES = 20;
+export const DEFAULT_SEED = 42n;
+export const DEFAULT_POLICY: Policy = { auto: true, memtableLimit: 4096, deltaFraction: 0.25, deletedFraction: 0.2 };
+
+export function policyFrom(autoCompact: unknown): Policy {
+  if (autoCompact === undefined || autoCompact === true) return { ...DEFAULT_POLICY };
+  if (autoCompact === false) return { ...DEFAULT_POLICY, auto: false };
+  const o = checkObject(autoCompact, 'autoCompact');
+  for (const name of Object.keys(o)) {
+    if (!['memtableLimit', 'deltaFraction', 'deletedFraction'].includes(name)) {
+      throw new AnnoyArgumentError(`autoCompact: unknown option ${JSON.stringify(name)} (known: memtableLimit, deltaFraction, deletedFraction)`);
+    }
+  }
+  return {
+    auto: true,
+    memtableLimit: o.memtableLimit === undefined ? DEFAULT_POLICY.memtableLimit : checkPositiveInteger(o.memtableLimit, 'autoCompact.memtableLimit'),
+    deltaFraction: o.deltaFraction === undefined ? DEFAULT_POLICY.deltaFraction : checkFraction(o.deltaFraction, 'autoCompact.deltaFraction'),
+    deletedFraction: o.deletedFraction === undefined ? DEFAULT_POLICY.deletedFraction : checkFraction(o.deletedFraction, 'autoCompact.deletedFraction'),
+  };
+}
+
+/** Which build the policy asks for now, given the collection's parts (null: none). */
+export function buildDue(policy: Policy, counts: { baseItems: number; baseLive: number; deltaLive: number; memtableRows: number; memtableLive: number }): 'full' | 'delta' | null {
+  if (!policy.auto) return null;
+  const { baseItems, baseLive, deltaLive, memtableRows, memtableLive } = counts;
+  const added = deltaLive + memtableLive;
+  if (baseLive === 0) return added > 0 && memtableRows >= policy.memtableLimit ? 'full' : null;
+  if (added >= policy.deltaFraction * baseLive) return 'full';
+  if (baseItems - baseLive >= policy.deletedFraction * baseItems) return 'full';
+  return memtableRows >= policy.memtableLimit ? 'delta' : null;
+}
+
+export function checkTrees(trees: unknown): number {
+  return trees === undefined ? DEFAULT_TREES : checkPositiveInteger(trees, 'trees');
+}
+
+export function checkSeed(seed: unknown): bigint {
+  if (seed === undefined) return DEFAULT_SEED;
+  if (typeof seed === 'bigint') return BigInt.asUintN(64, seed);
+  if (typeof seed === 'number' && Number.isSafeInteger(seed)) return BigInt.asUintN(64, BigInt(seed));
+  throw new AnnoyArgumentError(`seed must be an integer or a bigint, got ${describe(seed)}`);
+}
+
+export function checkMaxAttributesLength(value: unknown): number {
+  return value === undefined ? DEFAULT_MAX_ATTRIBUTES_LENGTH : checkPositiveInteger(value, 'maxAttributesLength', 2);
+}
