@@ -94,7 +94,7 @@ stage() {
   for f in README.md LICENSE LICENSE.md NOTICE; do [[ -f packages/$dir/$f ]] && cp "packages/$dir/$f" "$into/"; done
   "$BIN/tsc" "$@" --outDir "$into/dist" --declarationMap false --sourceMap false >&2 || { echo "tsc failed for packages/$dir" >&2; return 1; }
   local tgz; tgz=$(cd "$into" && npm pack --silent --pack-destination "$WORK") || { echo "npm pack failed for packages/$dir" >&2; return 1; }
-  echo "packed $tgz: $(du -k "$WORK/$tgz" | cut -f1) KiB" >&2
+  echo "packed $tgz: $(awk -v b="$(wc -c <"$WORK/$tgz")" 'BEGIN { printf "%.1f", b / 1024 }') KiB" >&2
   echo "$WORK/$tgz"
 }
 LIB_TGZ=$(stage annoy-ts -p packages/annoy-ts/tsconfig.json) || die "could not pack annoy-ts"
