@@ -10,7 +10,7 @@ import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyRefPath, annoyRefUnavailableReason, refInfo, refQuery } from '../helpers/annoy-ref.ts';
 import { bruteForce, recall } from '../helpers/exact.ts';
 import { skipWithout } from '../helpers/requirements.ts';
-import { failBuildForTest, scaleTreeRoomForTest, type BuildFault } from '../../packages/annoy-ts/src/node/parallel-build.ts';
+import { crashPoolWorker, indexWithBuildFaults, type BuildFaults } from '../../packages/annoy-ts/src/node/internal/faults.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'annoy-ts-parallel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,13 +67,12 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
 
   it('gives the same file when trees do not fit the room reserved in the store', () => {
     const want = Buffer.from(build('euclidean', rows, 7, 3).toBuffer());
-    try {
-      for (const scale of [0, 0.02, 0.3]) {
-        scaleTreeRoomForTest(scale);
-        expect(Buffer.from(build('euclidean', rows, 7, 3).toBuffer()).equals(want)).toBe(true);
-      }
-    } finally {
-      scaleTreeRoomForTest(null);
+    for (const scale of [0, 0.02, 0.3]) {
+      const index = indexWithBuildFaults(24, 'euclidean', { treeRoomScale: scale });
+      rows.forEach((v, i) => index.addItem(i, v));
+      index.setSeed(17);
+      index.build(7, 3);
+      expect(Buffer.from(index.toBuffer()).equals(want)).toBe(true);
     }
   });
 
@@ -88,21 +87,16 @@ describe.skipIf(skipWithout(shared, 'shared WebAssembly memory'))('parallel buil
   });
 
   it('reports a failing builder by its own error, stops the others and leaves the index rebuildable', () => {
-    const faults: [BuildFault, RegExp][] = [
-      [{ tree: 0 }, /test failure on tree 0$/],
-      [{ tree: 5 }, /test failure on tree 5$/],
-      ['workers', /build worker \d failed: test failure in a worker$/],
+    const faults: [BuildFaults['fail'], RegExp][] = [
+      [{ tree: 0 }, /injected failure on tree 0$/],
+      [{ tree: 5 }, /injected failure on tree 5$/],
+      ['workers', /build worker \d failed: injected failure in a worker$/],
     ];
-    for (const [fault, message] of faults) {
-      const index = new AnnoyIndex(24, 'euclidean');
+    for (const [fail, message] of faults) {
+      const index = indexWithBuildFaults(24, 'euclidean', { fail });
       rows.forEach((v, i) => index.addItem(i, v));
       index.setSeed(17);
-      failBuildForTest(fault);
-      try {
-        expect(() => index.build(8, 3)).toThrow(message);
-      } finally {
-        failBuildForTest(null);
-      }
+      expect(() => index.build(8, 3)).toThrow(message);
       expect(() => index.getNnsByItem(0, 3)).toThrow(AnnoyStateError);
       index.build(8, 1);
       expect(Buffer.from(index.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(true);
@@ -192,7 +186,7 @@ describe('batch queries', () => {
     });
 
     it('survives a worker crash: the call rejects, the worker is replaced', async () => {
-      await expect(index.crashPoolWorkerForTest()).rejects.toThrow(/query worker stopped/);
+      await expect(crashPoolWorker(index)).rejects.toThrow(/query worker stopped/);
       expect(await index.getNnsByVectorsAsync(queries, 8, 300, true)).toEqual(oneByOne);
     });
 

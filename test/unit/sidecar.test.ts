@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, crc32, inferLayout, parseSidecar, sidecarPath, type MetricName,
 } from '../../packages/annoy-ts/src/node/index.ts';
-import { crc32Portable } from '../../packages/annoy-ts/src/node/checksum.ts';
+import { crc32Portable } from '../../packages/annoy-ts/src/formats/checksum.ts';
 import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyBinding, bindingUnavailable } from '../helpers/annoy-binding.ts';
 import { FIXTURES, fixturesAvailable, loadFixtures } from '../helpers/fixtures.ts';

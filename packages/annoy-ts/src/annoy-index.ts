@@ -1,43 +1,23 @@
-import { buildForest, type BuildProgress, type ProgressListener } from './forest/forest.ts';
+import type { BuildProgress, ProgressListener } from './forest/forest.ts';
+import { callingThreadBuild, type BuildPolicy } from './forest/policy.ts';
 import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyStateError } from './errors.ts';
-import { checkSidecar, type Sidecar } from './formats/sidecar.ts';
+import { checkAgainstSidecar, type Sidecar } from './formats/sidecar.ts';
 import { openRecords, recordCount } from './formats/open.ts';
-import { createIndexMemory, type Batch, type IndexMemory } from './index-memory.ts';
-import type { WasmMemory } from './kernels/kernels.ts';
-import { Arena, Records } from './records.ts';
+import { createIndexMemory, type IndexMemory, type SearchMemory } from './index-memory.ts';
 import { createMetric, describe } from './metrics/index.ts';
 import type { Metric, MetricName } from './metrics/metric.ts';
-import { KISS64_DEFAULT_SEED, Kiss64 } from './random/kiss64.ts';
-import { allocateWalkWorkspace, maxQueue, reuseWalkWorkspace, Searcher, type SearchResult, type WalkWorkspace } from './search/search.ts';
+import { KISS64_DEFAULT_SEED } from './random/kiss64.ts';
+import { reuseWalkWorkspace, Searcher, type SearchResult } from './search/search.ts';
 import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from './validate.ts';
 
 export type { BuildProgress, MetricName, SearchResult };
 
-/** What a thread needs to search an index's shared memory in place (see AnnoyIndex.shareWithThread). */
-export interface SharedIndex {
-  readonly memory: WasmMemory;
-  readonly f: number;
-  readonly metric: MetricName;
-  readonly storeOffset: number;
-  readonly nNodes: number;
-  readonly nItems: number;
-  readonly roots: number[];
-  readonly query: number;
-  readonly batch: Batch;
-  readonly walk: WalkWorkspace;
-}
-
-/** What a forest build needs (see AnnoyIndex.buildForest). */
-export interface ForestRequest {
-  readonly memory: IndexMemory;
+/** @internal An index's searchable state, for the modules that share it with other threads (threads/share.ts). */
+export interface SearchState {
   readonly metric: Metric;
+  readonly memory: SearchMemory;
+  readonly roots: readonly number[];
   readonly nItems: number;
-  /** Trees to build, or -1 for Annoy's automatic count. */
-  readonly nTrees: number;
-  /** -1: all cores; 1: the calling thread. */
-  readonly nJobs: number;
-  readonly seed: bigint;
-  readonly onProgress?: ProgressListener;
 }
 
 export interface BuildOptions {
@@ -68,18 +48,25 @@ export class AnnoyIndex {
   readonly f: number;
   readonly metric: MetricName;
   private readonly policy: Metric;
+  private readonly buildPolicy: BuildPolicy;
   private state: State = 'adding';
-  private memory: IndexMemory | null = null;
+  /** Owned (IndexMemory) once items are added or bytes loaded; search-only when attached to another thread's memory. */
+  private memory: IndexMemory | SearchMemory | null = null;
   private nItems = 0;
   private roots: readonly number[] = [];
+  /** The seed of the next build (setSeed). */
   private seed: bigint = KISS64_DEFAULT_SEED;
-  /** The seed the current trees were built with (null when they were loaded, or not built). */
+  /** The seed the current trees were built with: from build(), or the sidecar open() read; null when unknown or not built. */
   private builtWith: bigint | null = null;
   private isVerbose = false;
   private searcher: Searcher | null = null;
 
-  constructor(f: number, metric: MetricName) {
+  constructor(f: number, metric: MetricName);
+  /** @internal `buildPolicy`: how build() builds the trees (the Node entry passes its worker-thread policy). */
+  constructor(f: number, metric: MetricName, buildPolicy: BuildPolicy);
+  constructor(f: number, metric: MetricName, buildPolicy: BuildPolicy = callingThreadBuild) {
     this.policy = createMetric(f, metric);
+    this.buildPolicy = buildPolicy;
     this.f = f;
     this.metric = metric;
   }
@@ -99,20 +86,15 @@ export class AnnoyIndex {
     this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, fOrSidecar: number | Sidecar, metric?: MetricName,
   ): T {
     if (typeof fOrSidecar === 'object' && fOrSidecar !== null) {
-      const sidecar = checkSidecar(fOrSidecar, 'the sidecar');
+      const source = byteView(bytes);
+      // The checksum is not computed here (the caller has the bytes in hand; checkAgainstSidecar can).
+      const sidecar = checkAgainstSidecar(source, fOrSidecar, { verifyChecksum: false, file: 'the index' });
       const index = new this(sidecar.f, sidecar.metric);
-      const length = ArrayBuffer.isView(bytes) || isArrayBuffer(bytes) ? bytes.byteLength : -1;
-      if (length !== -1 && length !== sidecar.byteLength) {
-        throw new AnnoyFormatError(`the index bytes are ${length} long, but the sidecar describes a ${sidecar.byteLength}-byte index`);
-      }
-      index.loadBytes(bytes);
-      if (index.getNItems() !== sidecar.nItems) {
-        throw new AnnoyFormatError(`the index holds ${index.getNItems()} items, but the sidecar says ${sidecar.nItems}: it belongs to another index`);
-      }
+      index.copyIn(source);
       return index;
     }
     const index = new this(fOrSidecar, metric!);
-    index.loadBytes(bytes);
+    index.copyIn(byteView(bytes));
     return index;
   }
 
@@ -149,8 +131,8 @@ export class AnnoyIndex {
     }
     if (this.state === 'built') throw new AnnoyStateError('the index is already built (call unbuild() to rebuild it)');
     if (this.state === 'loaded') throw new AnnoyStateError('cannot build a loaded index: it is read-only');
-    const memory = this.memory;
-    if (!memory || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
+    if (!this.memory || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
+    const memory = owned(this.memory);
     const started = Date.now();
     const store = memory.store;
     const log = this.isVerbose ? (p: BuildProgress) => {
@@ -161,7 +143,7 @@ export class AnnoyIndex {
       : options.onProgress ?? log;
     let roots: number[];
     try {
-      roots = this.buildForest({ memory, metric: this.policy, nItems: this.nItems, nTrees, nJobs, seed: this.seed, onProgress: listener });
+      roots = this.buildPolicy.buildForest({ memory, metric: this.policy, nItems: this.nItems, nTrees, nJobs, seed: this.seed, onProgress: listener });
     } catch (e) {
       // A build that fails half-way (a throwing onProgress, out of memory) leaves no tree records behind.
       store.truncate(this.nItems);
@@ -171,15 +153,6 @@ export class AnnoyIndex {
     this.builtWith = this.seed;
     this.state = 'built';
     this.searcher = null;
-  }
-
-  /**
-   * Builds the trees into `request.memory.store` and returns their roots. Here in the calling
-   * thread; the Node entry point overrides it to build on worker threads.
-   */
-  protected buildForest(request: ForestRequest): number[] {
-    const { memory, metric, nItems, nTrees, seed, onProgress } = request;
-    return buildForest(memory.store, memory, metric, nItems, nTrees, new Kiss64(seed), onProgress);
   }
 
   /** Drops the trees so more items can be added; the items stay. */
@@ -198,11 +171,49 @@ export class AnnoyIndex {
   /**
    * Writes the index to `path` (through a temporary file renamed into place, so a failed save never
    * damages an existing file). Afterwards the index is read-only, as if it had been loaded from `path`.
+   * Needs the file system: this portable build explains that; the Node entry's AnnoyIndex saves.
    */
   save(path: string, prefault = false): void {
     checkBoolean(prefault, 'prefault');
-    this.writeIndexFile(path, this.toBuffer());
-    // As in Annoy, the saved index behaves as if loaded from the file: roots from the root scan.
+    this.toBuffer(); // an unbuilt index is a state error first, as in the Node entry
+    throw new AnnoyStateError(`cannot save ${JSON.stringify(path)}: ${FILE_SYSTEM_MISSING}`);
+  }
+
+  /**
+   * Loads an Annoy index file written by annoy-ts or by Annoy itself (Python, C++, R, Go…), replacing
+   * anything this object held. The whole file is read into one ArrayBuffer that queries use directly;
+   * `prefault` is accepted for Annoy compatibility (Annoy's MAP_POPULATE) — reading everything up
+   * front is what annoy-ts always does. Needs the file system (the Node entry's AnnoyIndex).
+   */
+  load(path: string, prefault = false): void {
+    checkBoolean(prefault, 'prefault');
+    throw new AnnoyStateError(`cannot load ${JSON.stringify(path)}: ${FILE_SYSTEM_MISSING}`);
+  }
+
+  /**
+   * @internal Bytes in, without a copy (the Node entry's load and open): `read(allocate)` asks
+   * `allocate` for room for `byteLength` bytes in a fresh index memory, fills it (from a file…) and
+   * may check the bytes there. They are then validated and adopted, with `treeSeed` as the seed the
+   * trees were built with (null: unknown). If anything throws, the index held before stays intact.
+   */
+  adoptBytes(read: (allocate: (byteLength: number) => Uint8Array) => void, treeSeed: bigint | null = null): void {
+    let memory = null as IndexMemory | null;
+    read((byteLength) => {
+      const n = recordCount(this.policy, byteLength);
+      memory = createIndexMemory(this.policy.recordBytes, n);
+      memory.store.count = n;
+      return memory.store.bytes();
+    });
+    if (!memory) throw new Error('internal: adoptBytes: read() never allocated');
+    this.adopt(memory, treeSeed);
+  }
+
+  /**
+   * @internal After the index's bytes were saved: as in Annoy, the index now behaves as if loaded
+   * from them (read-only; roots and item count from Annoy's root scan). The build seed stays known.
+   */
+  reopen(): void {
+    if (this.state === 'adding') throw new AnnoyStateError('the index has not been built: call build() (or load()) first');
     const opened = openRecords(this.policy, this.memory!.store);
     this.roots = opened.roots;
     this.nItems = opened.nItems;
@@ -210,37 +221,18 @@ export class AnnoyIndex {
     this.searcher = null;
   }
 
-  /**
-   * Loads an Annoy index file written by annoy-ts or by Annoy itself (Python, C++, R, Go…), replacing
-   * anything this object held. The whole file is read into one ArrayBuffer that queries use directly;
-   * `prefault` is accepted for Annoy compatibility (Annoy's MAP_POPULATE) — reading everything up
-   * front is what annoy-ts always does.
-   */
-  load(path: string, prefault = false): void {
-    checkBoolean(prefault, 'prefault');
-    this.loadFile(path);
-  }
-
-  /**
-   * Reads the file straight into a fresh index memory (no second copy), lets `verify` see the bytes
-   * (the Node entry point checks them against a sidecar), then validates and adopts them; if
-   * anything fails, the index loaded before stays intact.
-   */
-  protected loadFile(path: string, verify?: (bytes: Uint8Array) => void): void {
-    let memory: IndexMemory | null = null;
-    this.readIndexFile(path, (byteLength) => {
-      const n = recordCount(this.policy, byteLength);
-      memory = createIndexMemory(this.policy.recordBytes, n);
-      memory.store.count = n;
-      return new Uint8Array(memory.arena.buffer, memory.store.byteOffset, byteLength);
-    });
-    const loaded: IndexMemory = memory!;
-    verify?.(loaded.store.bytes());
-    this.adopt(loaded);
+  /** @internal The seed the current trees were built with (from build(), or the sidecar open() read); null when unknown. */
+  get treeSeed(): bigint | null {
+    return this.builtWith;
   }
 
   /** Forgets everything: items, trees, seed. The dimension and metric stay. */
   unload(): void {
+    this.clear();
+  }
+
+  /** unload(), for the steps that replace the index's contents (subclasses learn of those from their own calls). */
+  private clear(): void {
     this.state = 'adding';
     this.memory = null;
     this.nItems = 0;
@@ -339,50 +331,23 @@ export class AnnoyIndex {
     this.seed = BigInt.asUintN(64, seed);
   }
 
-  /**
-   * Describes this index for another thread that will search the same shared memory in place, and
-   * reserves that thread's scratch space (query record, batch window, walk state) in it.
-   * Requires a built or loaded index whose memory is shared (see kernelInfo()).
-   */
-  protected shareWithThread(): SharedIndex {
+  /** @internal What searching this index reads (threads/share.ts describes it for another thread). */
+  searchState(): SearchState {
     if (this.state === 'adding') throw new AnnoyStateError('the index has not been built: call build() or load() first');
-    const { arena, store } = this.memory!;
-    if (!arena.shared || !arena.memory) {
-      throw new AnnoyStateError('this index\'s memory cannot be shared with worker threads (no SharedArrayBuffer or WebAssembly SIMD here)');
-    }
-    const rb = this.policy.recordBytes;
-    return {
-      memory: arena.memory, f: this.f, metric: this.metric, storeOffset: store.byteOffset, nNodes: store.count,
-      nItems: this.nItems, roots: [...this.roots], query: arena.alloc(rb),
-      batch: { capacity: 4096, idsPtr: arena.alloc(4 * 4096), outPtr: arena.alloc(4 * 4096) },
-      walk: allocateWalkWorkspace(store, this.roots, this.nItems, maxQueue(this.roots, store)),
-    };
+    return { metric: this.policy, memory: this.memory!, roots: this.roots, nItems: this.nItems };
   }
 
-  /** The index another thread shared (shareWithThread), read-only, searching its memory in place. */
-  static fromSharedThread<T extends AnnoyIndex>(this: new (f: number, metric: MetricName) => T, shared: SharedIndex): T {
-    const index = new this(shared.f, shared.metric);
-    index.attachShared(shared);
-    return index;
-  }
-
-  private attachShared(shared: SharedIndex): void {
-    const rb = this.policy.recordBytes;
-    const arena = new Arena(0, shared.memory);
-    const store = new Records(arena, rb, shared.nNodes, false, shared.storeOffset);
-    store.count = shared.nNodes;
-    const query = new Records(arena, rb, 1, false, shared.query);
-    // Searching threads never build: centroids and plane are never touched.
-    this.memory = { arena, query, centroids: query, plane: query, batch: shared.batch, store, walk: shared.walk };
-    this.roots = shared.roots;
-    this.nItems = shared.nItems;
+  /**
+   * @internal Makes this index a read-only view of records that live elsewhere (another thread's
+   * memory, attached by threads/share.ts). They were validated where they were loaded or built.
+   */
+  attach(memory: SearchMemory, roots: readonly number[], nItems: number): void {
+    this.clear();
+    this.memory = memory;
+    this.roots = roots;
+    this.nItems = nItems;
     this.state = 'loaded';
-    this.searcher = new Searcher(store, this.policy, this.roots, this.nItems, query, shared.batch, shared.walk);
-  }
-
-  /** The seed the current trees were built with; null for loaded indexes (the file does not record it). */
-  protected get treeSeed(): bigint | null {
-    return this.builtWith;
+    this.searcher = new Searcher(memory.store, this.policy, roots, nItems, memory.query, memory.batch, memory.walk ?? undefined);
   }
 
   /** Logs build progress to the console (stderr under Node). */
@@ -396,44 +361,19 @@ export class AnnoyIndex {
     return this.memory!.store.bytes();
   }
 
-  /**
-   * Reads the whole file at `path` into the bytes `allocate(size)` returns. Overridden by the Node
-   * entry point.
-   */
-  protected readIndexFile(path: string, allocate: (byteLength: number) => Uint8Array): void {
-    void path; void allocate;
-    throw new AnnoyStateError(`cannot load: ${FILE_SYSTEM_MISSING}`);
-  }
-
-  /** Writes `bytes` to `path` atomically. Overridden by the Node entry point. */
-  protected writeIndexFile(path: string, bytes: Uint8Array): void {
-    void path; void bytes;
-    throw new AnnoyStateError(`cannot save: ${FILE_SYSTEM_MISSING}`);
-  }
-
-  private loadBytes(bytes: ArrayBufferLike | ArrayBufferView): void {
-    let source: Uint8Array;
-    if (ArrayBuffer.isView(bytes)) {
-      source = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    } else if (isArrayBuffer(bytes)) {
-      source = new Uint8Array(bytes);
-    } else {
-      throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
-    }
-    const n = recordCount(this.policy, source.byteLength);
-    const memory = createIndexMemory(this.policy.recordBytes, n);
-    memory.arena.u8.set(source, memory.store.byteOffset);
-    memory.store.count = n;
-    this.adopt(memory);
+  /** Copies index bytes into a fresh index memory and adopts them (fromBuffer). */
+  private copyIn(source: Uint8Array): void {
+    this.adoptBytes((allocate) => allocate(source.byteLength).set(source));
   }
 
   /** Makes `memory` (records of an Annoy file) this index's, once they prove searchable. */
-  private adopt(memory: IndexMemory): void {
+  private adopt(memory: IndexMemory, treeSeed: bigint | null): void {
     const { roots, nItems } = openRecords(this.policy, memory.store);
-    this.unload();
+    this.clear();
     this.memory = memory;
     this.roots = roots;
     this.nItems = nItems;
+    this.builtWith = treeSeed;
     this.state = 'loaded';
   }
 
@@ -468,7 +408,20 @@ function isArrayBuffer(value: unknown): value is ArrayBufferLike {
   return value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer);
 }
 
-/** Splits a batch of queries (a rows × f matrix, or an array of vectors) into rows, checking its shape. */
+/** Index bytes given as an ArrayBuffer or any view of one (Buffer included), as bytes. */
+function byteView(bytes: ArrayBufferLike | ArrayBufferView): Uint8Array {
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isArrayBuffer(bytes)) return new Uint8Array(bytes);
+  throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
+}
+
+/** The memory of an index that owns it (only an index attached to another thread's memory does not; it never builds). */
+function owned(memory: IndexMemory | SearchMemory): IndexMemory {
+  if (!('centroids' in memory)) throw new AnnoyStateError('this index searches another thread\'s memory and is read-only');
+  return memory;
+}
+
+/** @internal Splits a batch of queries (a rows × f matrix, or an array of vectors) into rows, checking its shape. */
 export function queryRows(queries: ArrayLike<number> | readonly ArrayLike<number>[], f: number): ArrayLike<number>[] {
   if (queries === null || typeof queries !== 'object' || typeof (queries as { length?: unknown }).length !== 'number') {
     throw new AnnoyArgumentError(`queries must be a matrix (rows × ${f} numbers) or an array of vectors, got ${describe(queries)}`);
@@ -481,7 +434,7 @@ export function queryRows(queries: ArrayLike<number> | readonly ArrayLike<number
   return Array.from(queries as readonly ArrayLike<number>[]);
 }
 
-/** Runs one query of a batch, prefixing any error with the query's position. */
+/** @internal Runs one query of a batch, prefixing any error with the query's position. */
 export function atPosition<T>(k: number, run: () => T): T {
   try {
     return run();

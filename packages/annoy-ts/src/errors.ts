@@ -26,3 +26,18 @@ export class AnnoyFormatError extends AnnoyError {
 export class AnnoyIOError extends AnnoyError {
   override name = 'AnnoyIOError';
 }
+
+/** A constructor of one of the classes above. */
+export type AnnoyErrorClass = new (message: string, options?: ErrorOptions) => AnnoyError;
+
+const CLASSES: Record<string, AnnoyErrorClass> = {
+  AnnoyError, AnnoyArgumentError, AnnoyStateError, AnnoyFormatError, AnnoyIOError,
+};
+
+/**
+ * The error class whose `name` is `name` (AnnoyError for any other name): errors cross a thread
+ * or process as `{ name, message }` and are rebuilt on the other side with their own class.
+ */
+export function errorClassNamed(name: string): AnnoyErrorClass {
+  return Object.hasOwn(CLASSES, name) ? CLASSES[name] : AnnoyError;
+}

@@ -2,21 +2,29 @@ import { Arena, Records } from './records.ts';
 import type { WalkWorkspace } from './search/search.ts';
 
 /**
- * Everything one index keeps in its arena: scratch records for the query and the builder, then
- * the record store (the Annoy file's bytes), last so it can grow in place.
+ * What searching an index reads and writes: the record store (the Annoy file's bytes), a query
+ * record, a batch window and the walk's workspace. An index attached to another thread's memory
+ * (threads/share.ts) has only this: it never builds.
  */
-export interface IndexMemory {
+export interface SearchMemory {
   readonly arena: Arena;
   /** The query vector, prepared as a record (angular norm, dot's zero extra component, packed bits…). */
   readonly query: Records;
-  /** Two-means centroids (2 records, and a third as kernel scratch) and the split plane being computed (1 record). */
-  readonly centroids: Records;
-  readonly plane: Records;
   /** Room for batched kernel calls: record ids in, float32 results out. */
   readonly batch: Batch;
   readonly store: Records;
   /** The WebAssembly walk's workspace, kept for the next searcher (dropped when the store may grow over it). */
   walk: WalkWorkspace | null;
+}
+
+/**
+ * Everything an index that owns its memory keeps in its arena: scratch records for the query and
+ * the builder, then the record store, last so it can grow in place.
+ */
+export interface IndexMemory extends SearchMemory {
+  /** Two-means centroids (2 records, and a third as kernel scratch) and the split plane being computed (1 record). */
+  readonly centroids: Records;
+  readonly plane: Records;
 }
 
 /** A window in the arena for one batched kernel call of up to `capacity` records. */

@@ -1,5 +1,11 @@
+// The portable entry point (browsers, any JavaScript runtime): everything but the file system
+// and worker threads, which the Node entry (node/index.ts) adds.
 export { AnnoyIndex, type BuildOptions, type BuildProgress, type MetricName, type SearchResult } from './annoy-index.ts';
-export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from './errors.ts';
-export { checkSidecar, parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, type Sidecar } from './formats/sidecar.ts';
+export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError, errorClassNamed, type AnnoyErrorClass } from './errors.ts';
+export {
+  checkAgainstSidecar, checkSidecar, parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, type Sidecar, type SidecarCheckOptions,
+} from './formats/sidecar.ts';
+export type { Crc32 } from './formats/checksum.ts';
 export { inferLayout, recordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayout, type Verdict } from './formats/infer.ts';
 export { kernelInfo } from './kernels/kernels.ts';
+export { attachIndex, shareIndex, type SharedIndex } from './threads/share.ts';

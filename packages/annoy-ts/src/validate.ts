@@ -1,9 +1,10 @@
 import { AnnoyArgumentError } from './errors.ts';
 import { describe } from './metrics/index.ts';
 
-/** Annoy's ids are int32; n_items = largest id + 1 must fit too. */
+/** @internal Annoy's ids are int32; n_items = largest id + 1 must fit too. */
 export const MAX_ITEM_ID = 0x7fffffff - 1;
 
+/** @internal */
 export function checkItemId(i: unknown, what = 'item id'): number {
   if (typeof i !== 'number' || !Number.isInteger(i)) {
     throw new AnnoyArgumentError(`${what} must be an integer, got ${describe(i)}`);
@@ -13,6 +14,7 @@ export function checkItemId(i: unknown, what = 'item id'): number {
   return i;
 }
 
+/** @internal */
 export function checkVector(vector: unknown, f: number, what = 'vector'): ArrayLike<number> {
   if (vector === null || typeof vector !== 'object' || typeof (vector as { length?: unknown }).length !== 'number') {
     throw new AnnoyArgumentError(`${what} must be an array or typed array of ${f} numbers, got ${describe(vector)}`);
@@ -30,6 +32,7 @@ export function checkVector(vector: unknown, f: number, what = 'vector'): ArrayL
   return v as ArrayLike<number>;
 }
 
+/** @internal */
 export function checkCount(n: unknown, what: string): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
     throw new AnnoyArgumentError(`${what} must be a non-negative integer, got ${describe(n)}`);
@@ -37,7 +40,7 @@ export function checkCount(n: unknown, what: string): number {
   return n;
 }
 
-/** search_k: -1 (Annoy's default, n × trees), a positive integer, or Infinity (search every tree completely). */
+/** @internal search_k: -1 (Annoy's default, n × trees), a positive integer, or Infinity (search every tree completely). */
 export function checkSearchK(searchK: unknown): number {
   if (searchK === -1 || searchK === Infinity) return searchK;
   if (typeof searchK !== 'number' || !Number.isInteger(searchK) || searchK < 1) {
@@ -48,6 +51,7 @@ export function checkSearchK(searchK: unknown): number {
   return searchK;
 }
 
+/** @internal */
 export function checkBoolean(b: unknown, what: string): boolean {
   if (typeof b !== 'boolean') throw new AnnoyArgumentError(`${what} must be true or false, got ${describe(b)}`);
   return b;

@@ -19,6 +19,7 @@ export type ProgressListener = (progress: BuildProgress) => void;
 const PROGRESS_STEP = 1 << 16;
 
 /**
+ * @internal
  * Builds `nTrees` random-projection trees over the item records 0 … nItems−1 of `store`,
  * appending their records after the items and then one copy of every root, exactly in the order
  * Annoy writes them (post-order per tree, smaller side first). Returns the root record ids.
@@ -38,20 +39,20 @@ export function buildForest(
   return roots;
 }
 
-/** Annoy's last block: a copy of every root, in tree order (this is how its loader finds them). */
+/** @internal Annoy's last block: a copy of every root, in tree order (this is how its loader finds them). */
 export function appendRootCopies(store: Records, roots: readonly number[]): void {
   store.reserve(store.count + roots.length);
   for (const root of roots) store.copyRecord(root, store.append());
 }
 
-/** Records in the index's arena the builder computes in: two-means centroids (2) and one split plane. */
+/** @internal Records in the index's arena the builder computes in: two-means centroids (2) and one split plane. */
 export interface BuildScratch {
   readonly centroids: Records;
   readonly plane: Records;
   readonly batch: Batch;
 }
 
-/** Where finished tree records go: the index's store, or (in a worker) a local buffer merged later. */
+/** @internal Where finished tree records go: the index's store, or (in a worker) a local buffer merged later. */
 export interface NodeSink {
   /** Appends a leaf: n_descendants, then the item ids from children[0] on. Returns the record's id. */
   appendLeaf(nDescendants: number, items: Int32Array): number;
@@ -80,6 +81,7 @@ class StoreSink implements NodeSink {
 }
 
 /**
+ * @internal
  * Tree records kept in a worker until their place in the index is known. Ids count from `firstId`
  * (the index's item count) so children point at each other; moving a tree adds one common shift.
  */
@@ -124,6 +126,7 @@ export class LocalSink implements NodeSink {
 }
 
 /**
+ * @internal
  * Writes a tree's records (`words`, whole records) to the store from record `offset` on, adding
  * `shift` to the tree-record ids its splits hold (leaves hold item ids, which stay).
  */
@@ -139,6 +142,7 @@ export function placeTree(store: Records, metric: Metric, nItems: number, words:
   }
 }
 
+/** @internal */
 export interface TreeBuildPlan {
   readonly store: Records;
   readonly sink: NodeSink;
@@ -152,6 +156,7 @@ export interface TreeBuildPlan {
 }
 
 /**
+ * @internal
  * Builds trees one at a time over the items of `plan.store` into `plan.sink` (no preprocessing, no
  * root copies: buildForest does those, or the parallel build's calling thread).
  */

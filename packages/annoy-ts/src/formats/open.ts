@@ -6,7 +6,7 @@ import type { Records } from '../records.ts';
 /** Ids and counts are int32 in Annoy's files. */
 const MAX_RECORDS = 0x7fffffff;
 
-/** Checks that `byteLength` bytes can be an index of this metric and dimension; returns the record count. */
+/** @internal Checks that `byteLength` bytes can be an index of this metric and dimension; returns the record count. */
 export function recordCount(metric: Metric, byteLength: number): number {
   const s = metric.recordBytes;
   if (byteLength === 0) throw new AnnoyFormatError('the index is empty (0 bytes)');
@@ -22,6 +22,7 @@ export function recordCount(metric: Metric, byteLength: number): number {
 }
 
 /**
+ * @internal
  * Makes the records of an Annoy file searchable: finds the roots exactly like Annoy's loader, so
  * n_items, n_trees and the default search_k agree with Annoy; then walks every tree once to prove
  * that a query can never read outside the records or loop: every child and leaf id in range, no
@@ -94,7 +95,7 @@ function checkTrees(metric: Metric, store: Records, roots: number[], nItems: num
   }
 }
 
-/** Copies index bytes into a fresh index memory and opens them (see openRecords). */
+/** @internal Copies index bytes into a fresh index memory and opens them (see openRecords). */
 export function openIndexBytes(
   metric: Metric, buffer: ArrayBufferLike, byteOffset: number, byteLength: number,
 ): { memory: IndexMemory; store: Records; roots: number[]; nItems: number } {

@@ -2,13 +2,14 @@
 // records what Annoy's files do not: the dimension, the metric and a checksum of the bytes.
 // Pure functions only (no Node built-ins), so the portable build can adopt this module as it is.
 import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
+import { checksumText, crc32Portable, type Crc32 } from './checksum.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
 
 export const SIDECAR_FORMAT = 'annoy-ts-sidecar';
 /** Bumped when a field changes meaning; readers refuse versions newer than theirs. */
 export const SIDECAR_VERSION = 1;
-/** The .ann layout the sidecar vouches for: Annoy 1.17.x records (dot: the 1.17.x layout). */
+/** @internal The .ann layout the sidecar vouches for: Annoy 1.17.x records (dot: the 1.17.x layout). */
 export const INDEX_FORMAT = 'annoy-1.17';
 
 export interface Sidecar {
@@ -38,7 +39,7 @@ export function sidecarPath(indexPath: string): string {
   return `${indexPath}.json`;
 }
 
-/** Checks the user-supplied parts of a sidecar: metadata (a JSON object) and the labels file name. */
+/** @internal Checks the user-supplied parts of a sidecar: metadata (a JSON object) and the labels file name. */
 export function checkSidecarExtras(metadata: unknown, labels: unknown): void {
   if (metadata !== undefined) {
     if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
@@ -61,7 +62,7 @@ function checkLabelsName(name: unknown, Err: typeof AnnoyArgumentError | typeof 
   }
 }
 
-/** The sidecar as written: stable key order, two-space indent, final newline. */
+/** @internal The sidecar as written: stable key order, two-space indent, final newline. */
 export function serializeSidecar(sidecar: Sidecar): string {
   const ordered: Record<string, unknown> = {
     format: sidecar.format,
@@ -166,7 +167,7 @@ export function checkSidecar(raw: unknown, where: string): Sidecar {
   return sidecar;
 }
 
-/** Throws when the sidecar's f or metric disagrees with what the caller asked for; names both values. */
+/** @internal Throws when the sidecar's f or metric disagrees with what the caller asked for; names both values. */
 export function checkRequested(sidecar: Sidecar, where: string, f: number | undefined, metric: MetricName | undefined): void {
   const given: string[] = [], built: string[] = [];
   if (f !== undefined && f !== sidecar.f) {
@@ -182,4 +183,54 @@ export function checkRequested(sidecar: Sidecar, where: string, f: number | unde
       `${given.join(' and ')} ${given.length > 1 ? 'were' : 'was'} given, but ${where} says the index was built with ${built.join(' and ')}`,
     );
   }
+}
+
+export interface SidecarCheckOptions {
+  /** The dimension and metric the caller expects: a different value in the sidecar is an AnnoyArgumentError naming both. */
+  f?: number;
+  metric?: MetricName;
+  /** Compare the bytes' CRC-32 with the sidecar's checksum (default true). */
+  verifyChecksum?: boolean;
+  /** The bytes' CRC-32 when it is already known (e.g. computed in slices between other work): used instead of computing it. */
+  crc?: number;
+  /** How to compute the CRC-32: default the portable JavaScript one; under Node, `crc32` from 'annoy-ts' is native and much faster. */
+  crc32?: Crc32;
+  /** Names for messages: the index file and its sidecar (default "the index bytes" and "the sidecar"). */
+  file?: string;
+  sidecarFile?: string;
+}
+
+/**
+ * Checks that `bytes` are the index `sidecar` describes, before anything trusts the sidecar's f and
+ * metric: the f and metric asked for (if any) agree with it, the length matches, the CRC-32 matches
+ * (unless `verifyChecksum: false`) and the item count (Annoy's: the last record's n_descendants)
+ * matches. Every opener of annoy-ts uses it. Throws an AnnoyFormatError naming the file, the
+ * sidecar and both values; returns the sidecar, validated (`sidecar` may be a parsed JSON object).
+ */
+export function checkAgainstSidecar(bytes: Uint8Array, sidecar: Sidecar, options: SidecarCheckOptions = {}): Sidecar {
+  if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
+  const { f, metric, verifyChecksum = true, crc, crc32 = crc32Portable, file = 'the index bytes', sidecarFile = 'the sidecar' } = options;
+  if (!(bytes instanceof Uint8Array)) throw new AnnoyArgumentError(`bytes must be a Uint8Array (or a Buffer), got ${describe(bytes)}`);
+  if (typeof verifyChecksum !== 'boolean') throw new AnnoyArgumentError(`verifyChecksum must be true or false, got ${describe(verifyChecksum)}`);
+  if (crc !== undefined && (typeof crc !== 'number' || !Number.isInteger(crc) || crc < 0 || crc > 0xffffffff)) {
+    throw new AnnoyArgumentError(`crc must be an unsigned 32-bit integer, got ${describe(crc)}`);
+  }
+  if (typeof crc32 !== 'function') throw new AnnoyArgumentError(`crc32 must be a function, got ${describe(crc32)}`);
+  const checked = checkSidecar(sidecar, sidecarFile);
+  checkRequested(checked, sidecarFile, f, metric);
+  const advice = `the file is damaged, or was replaced after ${sidecarFile} was written (a partial copy, another tool, a copy that left ` +
+    'the sidecar behind): delete the sidecar and open the index with f and metric, or save it again';
+  if (bytes.length !== checked.byteLength) {
+    throw new AnnoyFormatError(`${file} is ${bytes.length} bytes, but ${sidecarFile} describes a ${checked.byteLength}-byte index; ${advice}`);
+  }
+  if (verifyChecksum) {
+    const sum = checksumText(crc ?? crc32(bytes));
+    if (sum !== checked.checksum) throw new AnnoyFormatError(`${file} has checksum ${sum}, but ${sidecarFile} says ${checked.checksum}; ${advice}`);
+  }
+  // Annoy's loader takes n_items from the last record's n_descendants (formats/open.ts).
+  const nItems = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - checked.recordBytes, 4).getInt32(0, true);
+  if (nItems !== checked.nItems) {
+    throw new AnnoyFormatError(`${file} holds ${nItems} items, but ${sidecarFile} says ${checked.nItems}: the sidecar belongs to another index`);
+  }
+  return checked;
 }

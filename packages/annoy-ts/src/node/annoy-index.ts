@@ -1,18 +1,21 @@
-import { atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type ForestRequest, type SearchResult } from '../annoy-index.ts';
+// The Node entry's AnnoyIndex: the portable index composed with the file system (save, load,
+// open, sidecars), worker-thread builds (its build policy) and a query pool on worker threads.
 import { availableParallelism } from 'node:os';
-import { QueryPool } from './pool.ts';
-import { buildForestInParallel, buildThreads } from './parallel-build.ts';
-import { AnnoyArgumentError, AnnoyFormatError } from '../errors.ts';
-import { createMetric, describe, isMetricName } from '../metrics/index.ts';
-import type { MetricName } from '../metrics/metric.ts';
-import { checkBoolean, checkCount, checkSearchK, checkVector } from '../validate.ts';
-import { checksumOf } from './checksum.ts';
-import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
-import { packageVersion } from './version.ts';
+import { atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type SearchResult } from '../annoy-index.ts';
+import { AnnoyArgumentError } from '../errors.ts';
 import {
-  checkRequested, checkSidecarExtras, INDEX_FORMAT, parseSidecar, serializeSidecar, SIDECAR_FORMAT, SIDECAR_VERSION,
+  checkAgainstSidecar, checkRequested, checkSidecarExtras, INDEX_FORMAT, parseSidecar, serializeSidecar, SIDECAR_FORMAT, SIDECAR_VERSION,
   sidecarPath, type Sidecar,
 } from '../formats/sidecar.ts';
+import { createMetric, describe, isMetricName } from '../metrics/index.ts';
+import type { MetricName } from '../metrics/metric.ts';
+import { attachIndexAs, shareIndex, type SharedIndex } from '../threads/share.ts';
+import { checkBoolean, checkCount, checkSearchK, checkVector } from '../validate.ts';
+import { checksumOf, crc32 } from './checksum.ts';
+import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
+import { workerThreadBuild } from './parallel-build.ts';
+import { QueryPool } from './pool.ts';
+import { packageVersion } from './version.ts';
 
 export interface SaveOptions {
   /** Accepted for Annoy compatibility, as in save(path, prefault). */
@@ -34,13 +37,19 @@ export interface OpenOptions {
   verifyChecksum?: boolean;
 }
 
-/** AnnoyIndex with save() and load() on the file system (Node.js, Deno, Bun), plus sidecars. */
+/**
+ * AnnoyIndex with save() and load() on the file system (Node.js, Deno, Bun), plus sidecars; builds
+ * on worker threads (nJobs) and answers batch queries on a pool of them (…Async).
+ */
 export class AnnoyIndex extends PortableAnnoyIndex {
-  /** The seed the current trees were built with, as the sidecar records it; null when unknown. */
-  #buildSeed: string | null = null;
   #sidecar: Sidecar | null = null;
-  #saving: SaveOptions | null = null;
-  #written: Sidecar | null = null;
+  /** The query pool (started on first use): private, reached by name only by test fault injection. */
+  private pool: QueryPool | null = null;
+  #jobs = -1;
+
+  constructor(f: number, metric: MetricName) {
+    super(f, metric, workerThreadBuild);
+  }
 
   /**
    * Opens an index saved by annoy-ts: f and metric come from its sidecar (`path + '.json'`), and
@@ -70,14 +79,13 @@ export class AnnoyIndex extends PortableAnnoyIndex {
       return index;
     }
     const sidecar = parseSidecar(text, where);
-    checkRequested(sidecar, where, f, metric);
+    checkRequested(sidecar, where, f, metric); // before reading a large file for nothing
     const index = new AnnoyIndex(sidecar.f, sidecar.metric);
-    index.loadFile(path, (bytes) => checkBytesMatch(sidecar, bytes, path, where, verifyChecksum));
-    if (index.getNItems() !== sidecar.nItems) {
-      throw new AnnoyFormatError(`${path} holds ${index.getNItems()} items, but ${where} says ${sidecar.nItems}: the sidecar belongs to another index`);
-    }
+    index.adoptBytes((allocate) => {
+      const bytes = readFileInto(path, allocate);
+      checkAgainstSidecar(bytes, sidecar, { verifyChecksum, crc32, file: path, sidecarFile: where });
+    }, sidecar.seed === null ? null : BigInt(sidecar.seed));
     index.#sidecar = sidecar;
-    index.#buildSeed = sidecar.seed;
     return index;
   }
 
@@ -85,9 +93,6 @@ export class AnnoyIndex extends PortableAnnoyIndex {
   get sidecar(): Sidecar | null {
     return this.#sidecar;
   }
-
-  #pool: QueryPool | null = null;
-  #jobs = -1;
 
   /**
    * Batch queries on a pool of worker threads that search this index's memory in place (nothing is
@@ -116,8 +121,8 @@ export class AnnoyIndex extends PortableAnnoyIndex {
 
   /** Ends the query pool's workers (a later async call starts a new pool). */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = null;
+    const pool = this.pool;
+    this.pool = null;
     await pool?.close();
   }
 
@@ -125,19 +130,17 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     checkCount(n, 'n (the number of neighbours)');
     checkSearchK(searchK);
     checkBoolean(includeDistances, 'includeDistances');
-    this.#pool ??= new QueryPool(() => this.shareWithThread(), this.#jobs === -1 ? availableParallelism() : this.#jobs);
-    return this.#pool.run(kind, data, rows, width, n, searchK, includeDistances);
+    return this.queryPool().run(kind, data, rows, width, n, searchK, includeDistances);
   }
 
-  /** @internal For tests: makes one pool worker exit, as a crash would. */
-  crashPoolWorkerForTest(): Promise<unknown> {
-    this.#pool ??= new QueryPool(() => this.shareWithThread(), this.#jobs === -1 ? availableParallelism() : this.#jobs);
-    return this.#pool.run('crash-for-test', new Float64Array(1), 1, 1, 1, -1, false);
+  /** The pool, started with nJobs workers (the last build's nJobs, or one per core) if it is not running. */
+  private queryPool(): QueryPool {
+    return (this.pool ??= new QueryPool(() => shareIndex(this), this.#jobs === -1 ? availableParallelism() : this.#jobs));
   }
 
   /** The index's memory changes (build, unbuild, load, save, unload): workers searching the old one must go. */
   #dropPool(): void {
-    if (this.#pool) void this.close();
+    if (this.pool) void this.close();
   }
 
   override unbuild(): void {
@@ -145,30 +148,23 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     this.#dropPool();
   }
 
-  /** Builds on several threads (this one and workers) when nJobs asks for more than one and the index's memory is shared. */
-  protected override buildForest(request: ForestRequest): number[] {
-    const threads = buildThreads(request);
-    return threads > 1 ? buildForestInParallel(request, threads) : super.buildForest(request);
-  }
-
   override build(nTrees: number, nJobs = -1, options: BuildOptions = {}): void {
     super.build(nTrees, nJobs, options);
     this.#dropPool();
     this.#jobs = nJobs;
-    this.#buildSeed = this.treeSeed?.toString() ?? null;
   }
 
   override unload(): void {
     super.unload();
     this.#dropPool();
-    this.#buildSeed = null;
     this.#sidecar = null;
   }
 
   /**
    * Writes the index to `path` and, unless `{ sidecar: false }`, its sidecar to `path + '.json'`
    * (see writeIndexAndSidecar for the order of the two renames). The .ann file is exactly what
-   * Annoy writes. `options` may be the Annoy-style `prefault` boolean.
+   * Annoy writes. `options` may be the Annoy-style `prefault` boolean. Afterwards the index is
+   * read-only, as if it had been loaded from `path` (as in Annoy).
    */
   override save(path: string, options: boolean | SaveOptions = false): void {
     const opts: SaveOptions = typeof options === 'boolean' ? { prefault: options } : options;
@@ -176,50 +172,48 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     checkBoolean(opts.prefault ?? false, 'prefault');
     checkBoolean(opts.sidecar ?? true, 'sidecar');
     checkSidecarExtras(opts.metadata, opts.labels);
-    const seed = this.#buildSeed;
-    this.#saving = opts;
-    this.#written = null;
-    try {
-      super.save(path, opts.prefault ?? false); // writes through writeIndexFile, then reloads (which unloads)
-    } finally {
-      this.#saving = null;
-    }
-    this.#buildSeed = seed;
-    this.#sidecar = this.#written;
+    const bytes = this.toBuffer();
+    checkPath(path);
+    const sidecar = opts.sidecar === false ? null : this.#describe(bytes, opts);
+    writeIndexAndSidecar(path, bytes, sidecarPath(path), sidecar && serializeSidecar(sidecar));
+    this.reopen();
+    this.#sidecar = sidecar;
     this.#dropPool();
   }
 
-  /** Reads the whole file; refuses it when a sidecar proves it was built with another f or metric. */
-  protected override readIndexFile(path: string, allocate: (byteLength: number) => Uint8Array): void {
+  /**
+   * Loads an Annoy index file written by annoy-ts or by Annoy itself (Python, C++, R, Go…), replacing
+   * anything this object held; if it fails, the index held before stays. The whole file is read
+   * straight into the index's memory, which queries use directly; `prefault` is accepted for Annoy
+   * compatibility (Annoy's MAP_POPULATE): reading everything up front is what annoy-ts always does.
+   */
+  override load(path: string, prefault = false): void {
+    checkBoolean(prefault, 'prefault');
     checkPath(path);
-    const bytes = readFileInto(path, allocate);
-    this.#checkSidecarOnLoad(path, bytes);
+    this.adoptBytes((allocate) => this.#checkSidecarOnLoad(path, readFileInto(path, allocate)));
+    this.#sidecar = null;
+    this.#dropPool();
   }
 
-  protected override writeIndexFile(path: string, bytes: Uint8Array): void {
-    checkPath(path);
-    const opts = this.#saving ?? {};
-    let sidecar: Sidecar | null = null;
-    if (opts.sidecar !== false) {
-      sidecar = {
-        format: SIDECAR_FORMAT,
-        version: SIDECAR_VERSION,
-        indexFormat: INDEX_FORMAT,
-        f: this.f,
-        metric: this.metric,
-        nItems: this.getNItems(),
-        nTrees: this.getNTrees(),
-        seed: this.#buildSeed,
-        recordBytes: createMetric(this.f, this.metric).recordBytes,
-        byteLength: bytes.length,
-        checksum: checksumOf(bytes),
-        createdBy: packageVersion(),
-      };
-      if (opts.labels !== undefined) sidecar.labels = opts.labels;
-      if (opts.metadata !== undefined) sidecar.metadata = JSON.parse(JSON.stringify(opts.metadata)) as Record<string, unknown>;
-    }
-    writeIndexAndSidecar(path, bytes, sidecarPath(path), sidecar && serializeSidecar(sidecar));
-    this.#written = sidecar;
+  /** The sidecar of these bytes, about to be saved. */
+  #describe(bytes: Uint8Array, opts: SaveOptions): Sidecar {
+    const sidecar: Sidecar = {
+      format: SIDECAR_FORMAT,
+      version: SIDECAR_VERSION,
+      indexFormat: INDEX_FORMAT,
+      f: this.f,
+      metric: this.metric,
+      nItems: this.getNItems(),
+      nTrees: this.getNTrees(),
+      seed: this.treeSeed?.toString() ?? null,
+      recordBytes: createMetric(this.f, this.metric).recordBytes,
+      byteLength: bytes.length,
+      checksum: checksumOf(bytes),
+      createdBy: packageVersion(),
+    };
+    if (opts.labels !== undefined) sidecar.labels = opts.labels;
+    if (opts.metadata !== undefined) sidecar.metadata = JSON.parse(JSON.stringify(opts.metadata)) as Record<string, unknown>;
+    return sidecar;
   }
 
   /**
@@ -244,21 +238,16 @@ export class AnnoyIndex extends PortableAnnoyIndex {
   }
 }
 
-/** The file must be the one the sidecar describes: same length and (unless skipped) same CRC-32. */
-function checkBytesMatch(sidecar: Sidecar, bytes: Uint8Array, path: string, where: string, verifyChecksum: boolean): void {
-  const advice = `the index was replaced after ${where} was written (by another tool, or a copy that left the sidecar behind): ` +
-    'delete the sidecar and open the index with f and metric, or save it again';
-  if (bytes.length !== sidecar.byteLength) {
-    throw new AnnoyFormatError(`${path} is ${bytes.length} bytes, but ${where} describes a ${sidecar.byteLength}-byte index; ${advice}`);
-  }
-  if (verifyChecksum) {
-    const sum = checksumOf(bytes);
-    if (sum !== sidecar.checksum) throw new AnnoyFormatError(`${path} has checksum ${sum}, but ${where} says ${sidecar.checksum}; ${advice}`);
-  }
-}
-
 function checkPath(path: unknown): asserts path is string {
   if (typeof path !== 'string' || path.length === 0) {
     throw new AnnoyArgumentError(`path must be a non-empty string, got ${describe(path)}`);
   }
+}
+
+/**
+ * The index another thread shared (shareIndex), as this entry's AnnoyIndex: read-only, searching
+ * that thread's memory in place, with the worker pool (…Async) and save().
+ */
+export function attachIndex(shared: SharedIndex): AnnoyIndex {
+  return attachIndexAs(AnnoyIndex, shared);
 }

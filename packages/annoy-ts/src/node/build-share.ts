@@ -2,13 +2,58 @@
 // parallel-build.ts). Builders claim trees one at a time from a counter in a shared schedule, build
 // each with that tree's own generator, reading the items in place from the index's shared memory,
 // and copy each finished tree to its final place in the store as soon as the sizes of all earlier
-// trees are known. No worker_threads here: importing this module starts nothing.
+// trees are known. No worker_threads here: importing this module starts nothing. It also holds
+// what the calling thread and the workers (build-worker.ts) send each other.
+import type { MessagePort } from 'node:worker_threads';
 import { LocalSink, placeTree, TreeBuilder, type BuildScratch } from '../forest/forest.ts';
-import type { Metric } from '../metrics/metric.ts';
+import type { Batch } from '../index-memory.ts';
+import type { WasmMemory } from '../kernels/kernels.ts';
+import type { Metric, MetricName } from '../metrics/metric.ts';
 import { Kiss64 } from '../random/kiss64.ts';
 import type { Records } from '../records.ts';
+import type { SharedRecords } from '../threads/regions.ts';
 
-/** Word positions in the schedule shared by the builders of one build. */
+/**
+ * @internal Fault injection, for tests only (node/internal/faults.ts makes these; the package never
+ * does): `fail` makes the builder that claims tree `tree` fail, or every worker fail as it starts;
+ * `treeRoomScale` reserves that fraction of the usual room for tree records, so trees spill to
+ * the calling thread.
+ */
+export interface BuildFaults {
+  readonly fail?: { readonly tree: number } | 'workers';
+  readonly treeRoomScale?: number;
+}
+
+/** @internal What a build worker is started with. */
+export interface BuildWorkerData {
+  memory: WasmMemory;
+  /** The calling thread's compiled kernels (null: compile them here). */
+  kernels: object | null;
+  metric: MetricName;
+  f: number;
+  nTrees: number;
+  /** The items (count = nItems); tree records go after them, up to `storeCapacity` records. */
+  store: SharedRecords;
+  /** Records the store has room for: trees that would end beyond it go back to the calling thread. */
+  storeCapacity: number;
+  recordsPerTree: number;
+  /** Byte offsets of this worker's scratch records and batch window in the shared memory. */
+  centroids: number;
+  plane: number;
+  batch: Batch;
+  /** The build's seed (decimal); tree t uses seed + t. */
+  seed: string;
+  schedule: Int32Array;
+  control: Int32Array;
+  slot: number;
+  port: MessagePort;
+  faults: BuildFaults;
+}
+
+/** @internal A worker's spilled trees, or why it failed (`aborted`: it stopped because another builder failed). */
+export type BuildWorkerResult = { spilled: SpilledTree[] } | { error: string; aborted: boolean };
+
+/** @internal Word positions in the schedule shared by the builders of one build. */
 export const SCHEDULE = {
   /** The next tree to claim. */
   next: 0,
@@ -21,7 +66,7 @@ export const SCHEDULE = {
   words: (nTrees: number) => 2 + 2 * nTrees,
 };
 
-/** Progress words: [workers done, then per builder: items placed in its current tree, trees it finished]. */
+/** @internal Progress words: [workers done, then per builder: items placed in its current tree, trees it finished]. */
 export const CONTROL = {
   done: 0,
   placed: (slot: number) => 1 + 2 * slot,
@@ -29,7 +74,7 @@ export const CONTROL = {
   words: (builders: number) => 1 + 2 * builders,
 };
 
-/** A tree that did not fit the store: its records, with ids numbered from `firstId`, and its root. */
+/** @internal A tree that did not fit the store: its records, with ids numbered from `firstId`, and its root. */
 export interface SpilledTree {
   tree: number;
   words: Int32Array;
@@ -37,13 +82,14 @@ export interface SpilledTree {
   root: number;
 }
 
-/** Thrown in a builder that stops because another one failed. */
+/** @internal Thrown in a builder that stops because another one failed. */
 export class Aborted extends Error {
   constructor() {
     super('stopped: the build failed elsewhere');
   }
 }
 
+/** @internal */
 export interface Builder {
   /** The store with the items (count = nItems); tree records go from nItems to `storeCapacity`. */
   store: Records;
@@ -60,7 +106,7 @@ export interface Builder {
   slot: number;
   /** Called with this builder's progress after its control words are updated (the calling thread reports from here). */
   onProgress?: () => void;
-  /** Tests: fail on claiming this tree. */
+  /** Fault injection (BuildFaults): fail on claiming this tree. */
   failTree: number | null;
 }
 
@@ -72,7 +118,7 @@ interface Held {
   root: number;
 }
 
-/** Builds trees until none is left to claim; returns the ones that did not fit the store. */
+/** @internal Builds trees until none is left to claim; returns the ones that did not fit the store. */
 export function runBuilder(b: Builder): SpilledTree[] {
   const { store, metric, nItems, nTrees, schedule, control, slot } = b;
   const rw = store.recordWords;
@@ -134,7 +180,7 @@ export function runBuilder(b: Builder): SpilledTree[] {
   for (;;) {
     const t = Atomics.add(schedule, SCHEDULE.next, 1);
     if (t >= nTrees) break;
-    if (t === b.failTree) throw new Error(`test failure on tree ${t}`);
+    if (t === b.failTree) throw new Error(`injected failure on tree ${t}`);
     const start = sink.count;
     const root = builder.buildTree(t, new Kiss64(BigInt.asUintN(64, b.seed + BigInt(t))));
     held.push({ tree: t, start, count: sink.count - start, root });
@@ -149,7 +195,7 @@ export function runBuilder(b: Builder): SpilledTree[] {
   return spilled;
 }
 
-/** After a failure: tells every builder to stop (and wakes those waiting for a tree). */
+/** @internal After a failure: tells every builder to stop (and wakes those waiting for a tree). */
 export function abortBuild(schedule: Int32Array, nTrees: number): void {
   Atomics.store(schedule, SCHEDULE.abort, 1);
   for (let t = 0; t < nTrees; t++) Atomics.notify(schedule, SCHEDULE.count(t));

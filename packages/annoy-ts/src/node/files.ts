@@ -9,6 +9,7 @@ export function readFileBytes(path: string): Uint8Array {
 }
 
 /**
+ * @internal
  * Reads the whole file into memory the caller provides once it knows the size (an index reads
  * straight into its WebAssembly memory this way: no second copy). Errors of `allocate` pass through.
  */
@@ -39,7 +40,7 @@ export function readFileInto(path: string, allocate: (byteLength: number) => Uin
   }
 }
 
-/** The file's text, or null when it does not exist. */
+/** @internal The file's text, or null when it does not exist. */
 export function readTextIfExists(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
@@ -102,6 +103,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 }
 
 /**
+ * @internal
  * Saves an index and its sidecar so that no crash can leave a sidecar describing a different
  * index file:
  *   1. both files are written to temporary files beside their targets and flushed;

@@ -1,12 +1,15 @@
+// The Node entry's build policy: trees built on several threads over the index's shared memory.
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
-import type { ForestRequest } from '../annoy-index.ts';
 import { appendRootCopies, placeTree } from '../forest/forest.ts';
+import { callingThreadBuild, type BuildPolicy, type ForestRequest } from '../forest/policy.ts';
 import { AnnoyError } from '../errors.ts';
 import { kernelModuleForWorkers } from '../kernels/kernels.ts';
 import type { Records } from '../records.ts';
-import { abortBuild, Aborted, CONTROL, runBuilder, SCHEDULE, type SpilledTree } from './build-share.ts';
-import type { BuildWorkerData, BuildWorkerResult } from './build-worker.ts';
+import { describeRecords } from '../threads/regions.ts';
+import {
+  abortBuild, Aborted, CONTROL, runBuilder, SCHEDULE, type BuildFaults, type BuildWorkerData, type BuildWorkerResult, type SpilledTree,
+} from './build-share.ts';
 import { startWorker } from './workers.ts';
 
 /** Below this much work (items × dimension × trees), starting workers costs more than it saves. */
@@ -14,10 +17,27 @@ const WORTH_PARALLEL = 5e7;
 const BATCH = 4096;
 
 /**
+ * @internal The Node entry's build policy: on nJobs threads (the calling one and nJobs − 1
+ * workers) when nJobs asks for more than one and the index's memory is shared; otherwise Annoy's
+ * calling-thread build.
+ */
+export const workerThreadBuild: BuildPolicy = workerThreadBuildWith({});
+
+/** @internal workerThreadBuild with injected faults (tests only: node/internal/faults.ts). */
+export function workerThreadBuildWith(faults: BuildFaults): BuildPolicy {
+  return {
+    buildForest(request) {
+      const threads = buildThreads(request);
+      return threads > 1 ? buildForestInParallel(request, threads, faults) : callingThreadBuild.buildForest(request);
+    },
+  };
+}
+
+/**
  * How many threads (the calling one included) a build with `nJobs` uses: explicit counts are
  * honoured, -1 means "all cores, when it pays".
  */
-export function buildThreads(request: ForestRequest): number {
+function buildThreads(request: ForestRequest): number {
   const { nJobs, nTrees, nItems, metric } = request;
   if (nTrees === -1 || nTrees < 2 || nJobs === 1 || !request.memory.arena.shared) return 1;
   if (nJobs === -1) return nItems * metric.f * nTrees >= WORTH_PARALLEL ? Math.min(availableParallelism(), nTrees) : 1;
@@ -33,7 +53,7 @@ export function buildThreads(request: ForestRequest): number {
  * — the same for every nJobs > 1 — while nJobs = 1 keeps Annoy's single generator. Afterwards the
  * calling thread places trees that did not fit the store's reserved room and appends the root copies.
  */
-export function buildForestInParallel(request: ForestRequest, builders: number): number[] {
+function buildForestInParallel(request: ForestRequest, builders: number, faults: BuildFaults): number[] {
   const { memory, metric, nItems, nTrees, seed, onProgress } = request;
   const { arena, store } = memory;
   metric.prepareBuild(store, nItems);
@@ -42,7 +62,7 @@ export function buildForestInParallel(request: ForestRequest, builders: number):
   for (let i = 0; i < nItems; i++) if (arena.i32[store.word(i)] >= 1) present++;
 
   const perTree = recordsPerTree(nItems, metric.leafCapacity);
-  reserveForTrees(store, nItems, nTrees, perTree);
+  reserveForTrees(store, nItems, nTrees, perTree, faults.treeRoomScale);
   // Scratch records and batch windows for each worker, above the store's reserved room (the
   // calling thread uses the index's own).
   const scratch = Array.from({ length: builders - 1 }, () => ({
@@ -77,15 +97,15 @@ export function buildForestInParallel(request: ForestRequest, builders: number):
       const { port1, port2 } = new MessageChannel();
       ports.push(port1);
       const data: BuildWorkerData = {
-        memory: arena.memory!, kernels, metric: metric.name, f: metric.f, nItems, nTrees,
-        storeOffset: store.byteOffset, storeCapacity: store.capacity, recordsPerTree: perTree, ...scratch[w - 1],
-        seed: BigInt.asUintN(64, seed).toString(), schedule, control, slot: w, port: port2, fault,
+        memory: arena.memory!, kernels, metric: metric.name, f: metric.f, nTrees,
+        store: describeRecords(store), storeCapacity: store.capacity, recordsPerTree: perTree, ...scratch[w - 1],
+        seed: BigInt.asUintN(64, seed).toString(), schedule, control, slot: w, port: port2, faults,
       };
       threads.push(startWorker('build-worker', data, [port2]));
     }
     spilled.push(...runBuilder({
       store, storeCapacity: store.capacity, recordsPerTree: perTree, metric, nItems, nTrees, seed: BigInt.asUintN(64, seed),
-      scratch: memory, schedule, control, slot: 0, onProgress: report, failTree: fault === 'workers' ? null : fault?.tree ?? null,
+      scratch: memory, schedule, control, slot: 0, onProgress: report, failTree: typeof faults.fail === 'object' ? faults.fail.tree : null,
     }));
     for (let done = Atomics.load(control, CONTROL.done); done < threads.length; done = Atomics.load(control, CONTROL.done)) {
       report();
@@ -151,20 +171,8 @@ function clearPlacedTrees(store: Records, nItems: number, nTrees: number, schedu
   if (reach > nItems) store.arena.i32.fill(0, store.word(nItems), store.word(reach));
 }
 
-/** Tests: a builder that fails on claiming tree `tree`, or every worker failing as it starts. */
-export type BuildFault = { tree: number } | 'workers';
-let fault: BuildFault | null = null;
-
-export function failBuildForTest(f: BuildFault | null): void {
-  fault = f;
-}
-
-let estimateScales = [1, 0.5, 0.25, 0];
-
-/** Tests: reserves `scale` × the usual room for tree records, so that trees spill to the calling thread. */
-export function scaleTreeRoomForTest(scale: number | null): void {
-  estimateScales = scale === null ? [1, 0.5, 0.25, 0] : [scale];
-}
+/** Fractions of the estimated room for tree records to try reserving, largest first. */
+const ROOM_SCALES = [1, 0.5, 0.25, 0];
 
 /**
  * A generous estimate of one tree's records: leaves end up between half full and full and a tree
@@ -180,13 +188,14 @@ function recordsPerTree(nItems: number, leafCapacity: number): number {
  * less than the estimate when the index's memory cannot hold it (trees that do not fit are placed
  * afterwards by the calling thread).
  */
-function reserveForTrees(store: Records, nItems: number, nTrees: number, perTree: number): void {
-  for (const scale of estimateScales) {
+function reserveForTrees(store: Records, nItems: number, nTrees: number, perTree: number, forcedScale?: number): void {
+  const scales = forcedScale === undefined ? ROOM_SCALES : [forcedScale];
+  for (const scale of scales) {
     try {
       store.reserve(nItems + Math.floor(nTrees * perTree * scale));
       return;
     } catch (e) {
-      if (scale === estimateScales.at(-1)) throw e;
+      if (scale === scales.at(-1)) throw e;
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import type { SharedIndex } from '../annoy-index.ts';
-import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from '../errors.ts';
+import { AnnoyError, AnnoyStateError, errorClassNamed } from '../errors.ts';
+import type { SharedIndex } from '../threads/share.ts';
 import type { QueryReply, QueryTask } from './query-worker.ts';
 import { startWorker } from './workers.ts';
 
@@ -26,12 +26,8 @@ interface Slot {
   busy: { call: Call; start: number; id: number } | null;
 }
 
-const ERRORS: Record<string, new (message: string) => AnnoyError> = {
-  AnnoyArgumentError, AnnoyStateError, AnnoyFormatError, AnnoyIOError, AnnoyError,
-};
-
 /**
- * Worker threads that search one index's shared memory in place. Calls are split into chunks that
+ * @internal Worker threads that search one index's shared memory in place. Calls are split into chunks that
  * idle workers take in turn; results come back in input order. Workers do not keep the process
  * alive while idle; a worker that dies fails the call it was serving and is replaced.
  */
@@ -107,7 +103,7 @@ export class QueryPool {
     const { call, start } = busy;
     if (!call.done) {
       if ('error' in reply) {
-        const Class = ERRORS[reply.error.name] ?? AnnoyError;
+        const Class = errorClassNamed(reply.error.name);
         this.fail(call, new Class(`query ${start + reply.position}: ${reply.error.message}`));
       } else {
         reply.results.forEach((r, k) => (call.results[start + k] = r));

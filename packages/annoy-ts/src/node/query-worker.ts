@@ -1,12 +1,12 @@
 // A worker thread of the query pool: it searches the index's shared memory in place (nothing is
 // copied per worker) and answers batches of queries posted by pool.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SharedIndex } from '../annoy-index.ts';
-import { AnnoyIndex } from '../annoy-index.ts';
+import { attachIndex, type SharedIndex } from '../threads/share.ts';
 
+/** @internal A chunk of queries for one worker. */
 export interface QueryTask {
   id: number;
-  kind: 'vectors' | 'items' | 'crash-for-test';
+  kind: 'vectors' | 'items';
   /** Vectors as rows of f values (Float64Array keeps every value exactly as given), or item ids. */
   data: Float64Array;
   n: number;
@@ -14,15 +14,15 @@ export interface QueryTask {
   includeDistances: boolean;
 }
 
+/** @internal A worker's answers to a chunk, or the first failing query's error. */
 export type QueryReply =
   | { id: number; results: (number[] | { ids: number[]; distances: number[] })[] }
   | { id: number; error: { name: string; message: string }; position: number };
 
-const index = AnnoyIndex.fromSharedThread(workerData as SharedIndex);
+const index = attachIndex(workerData as SharedIndex);
 const f = index.f;
 
 parentPort!.on('message', (task: QueryTask) => {
-  if (task.kind === 'crash-for-test') process.exit(3);
   const count = task.kind === 'vectors' ? task.data.length / f : task.data.length;
   const results: QueryReply & { results: unknown[] } = { id: task.id, results: [] };
   for (let k = 0; k < count; k++) {

@@ -1,6 +1,7 @@
 import { Worker, type Transferable } from 'node:worker_threads';
 
 /**
+ * @internal
  * Starts a worker thread on the module `name`, relative to `base` (default: this module's folder). Compiled (dist/*.js) it is a plain module
  * worker; run from the TypeScript sources (tests, tsx), Node cannot load a .ts worker itself, so a
  * two-line bootstrap registers tsx (a development dependency) first. Workers do not inherit the

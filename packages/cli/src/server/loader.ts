@@ -1,13 +1,13 @@
 // Loading an index for the server without stalling the event loop. Normally a short-lived worker
 // thread (load-worker.ts) reads and checks the file straight into a shared WebAssembly memory and
-// the server adopts it (AnnoyIndex.fromSharedThread): the event loop does almost nothing. Where
-// memory cannot be shared, the file is read asynchronously, the CRC-32 computed in slices, and
-// only the copy into the index's memory (fromBuffer) blocks.
+// the server attaches to it (attachIndex): the event loop does almost nothing. Where memory cannot
+// be shared, the file is read asynchronously, the CRC-32 computed in slices, and only the copy
+// into the index's memory (fromBuffer) blocks.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as zlib from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import {
-  AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, AnnoyStateError, crc32, parseSidecar, sidecarPath, startWorker,
+  AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, parseSidecar, sidecarPath,
   type MetricName, type Sidecar,
 } from 'annoy-ts';
 import { Labels, packLabels, parseLabels } from './labels.ts';
@@ -78,30 +78,40 @@ export async function currentFingerprint(path: string): Promise<string> {
   return `${real}|${await fingerprintOf([real, sidecarPath(real)])}`;
 }
 
-const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 const SLICE = 8 << 20;
 
-/** CRC-32 in 8 MiB slices (≈ 2 ms each), yielding to the event loop in between. */
+/** CRC-32 in 8 MiB slices (≈ 2 ms each with zlib's), yielding to the event loop in between. */
 async function crc32Sliced(bytes: Uint8Array, track: (ms: number) => void): Promise<number> {
-  if (!nativeCrc) {
-    const t = performance.now();
-    const sum = crc32(bytes);
-    track(performance.now() - t);
-    return sum;
-  }
   let value = 0;
   for (let at = 0; at < bytes.length; at += SLICE) {
     const t = performance.now();
-    value = nativeCrc(bytes.subarray(at, Math.min(bytes.length, at + SLICE)), value);
+    value = crc32(bytes.subarray(at, Math.min(bytes.length, at + SLICE)), value);
     track(performance.now() - t);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return value >>> 0;
+  return value;
 }
 
-const ERRORS: Record<string, new (message: string) => AnnoyError> = {
-  AnnoyArgumentError, AnnoyStateError, AnnoyFormatError, AnnoyIOError, AnnoyError,
-};
+/**
+ * Starts the loading thread. Built (dist/*.js) it is a plain module worker; run from the
+ * TypeScript sources (tests, tsx) a two-line bootstrap registers tsx (a development dependency)
+ * first. Workers do not inherit the parent's Node flags (--import loaders would be set up again).
+ */
+function startLoadWorker(request: LoadRequest): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./load-worker${fromSources ? '.ts' : '.js'}`, import.meta.url);
+  const options = { workerData: request, execArgv: [] };
+  if (!fromSources) return new Worker(entry, options);
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/** For files without a sidecar: f and metric must come from the command line. */
+function missingSidecar(path: string, where: string): AnnoyFormatError {
+  return new AnnoyFormatError(
+    `${path} has no sidecar (${where}), so its dimension and metric are unknown: pass --f and --metric, or save it with annoy-ts`,
+  );
+}
 
 /**
  * Loads the index at `path` (its sidecar and labels too) into a new AnnoyIndex, checking it the
@@ -116,28 +126,31 @@ export async function loadIndex(path: string, options: LoadOptions = {}): Promis
   } catch (cause) {
     throw ioError('the index', path, cause);
   }
-  const fingerprint = `${real}|${await fingerprintOf([real, sidecarPath(real)])}`;
+  const where = sidecarPath(real);
+  const fingerprint = `${real}|${await fingerprintOf([real, where])}`;
+  const sidecarText = await textIfExists(where);
+  if (sidecarText === null && (options.f === undefined || options.metric === undefined)) throw missingSidecar(path, where);
   if (options.inWorker !== false) {
     const request: LoadRequest = { realPath: real, f: options.f, metric: options.metric, verifyChecksum: options.verifyChecksum !== false };
     const reply = await new Promise<LoadReply>((resolve, reject) => {
-      const worker = startWorker('./load-worker', request, undefined, import.meta.url);
+      const worker = startLoadWorker(request);
       worker.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new AnnoyError(`the loading thread stopped (exit code ${code}) while loading ${real}`)));
     });
     if (reply.ok) {
       const t = performance.now();
-      const index = AnnoyIndex.fromSharedThread(reply.shared);
+      const index = attachIndex(reply.shared);
       const labels = reply.labels && new Labels(reply.labels);
       const blockedMillis = performance.now() - t;
       return { index, path, realPath: real, sidecar: reply.sidecar, labels, fingerprint, millis: performance.now() - started, blockedMillis };
     }
-    if (!reply.unshareable) throw new (ERRORS[reply.name] ?? AnnoyError)(namingFile(reply.message, real));
+    if (!reply.unshareable) throw new (errorClassNamed(reply.name))(namingFile(reply.message, real));
   }
   try {
-    return await loadOnThisThread(path, real, fingerprint, started, options);
+    return await loadOnThisThread(path, real, sidecarText, fingerprint, started, options);
   } catch (e) {
-    if (e instanceof AnnoyError && !e.message.includes(real)) throw new (e.constructor as new (m: string) => AnnoyError)(namingFile(e.message, real));
+    if (e instanceof AnnoyError && !e.message.includes(real)) throw new (errorClassNamed(e.name))(namingFile(e.message, real), { cause: e });
     throw e;
   }
 }
@@ -147,23 +160,13 @@ function namingFile(message: string, file: string): string {
   return message.includes(file) ? message : `${file}: ${message}`;
 }
 
-async function loadOnThisThread(path: string, real: string, fingerprint: string, started: number, options: LoadOptions): Promise<LoadedIndex> {
+async function loadOnThisThread(
+  path: string, real: string, sidecarText: string | null, fingerprint: string, started: number, options: LoadOptions,
+): Promise<LoadedIndex> {
   let blocked = 0;
   const track = (ms: number) => (blocked = Math.max(blocked, ms));
   const where = sidecarPath(real);
-  const text = await textIfExists(where);
-  let sidecar: Sidecar | null = null;
-  if (text !== null) {
-    sidecar = parseSidecar(text, where);
-    if (options.f !== undefined && options.f !== sidecar.f) throw new AnnoyFormatError(`${where} says f = ${sidecar.f}, but --f ${options.f} was given`);
-    if (options.metric !== undefined && options.metric !== sidecar.metric) {
-      throw new AnnoyFormatError(`${where} says metric ${sidecar.metric}, but --metric ${options.metric} was given`);
-    }
-  } else if (options.f === undefined || options.metric === undefined) {
-    throw new AnnoyFormatError(
-      `${path} has no sidecar (${where}), so its dimension and metric are unknown: pass --f and --metric, or save it with annoy-ts`,
-    );
-  }
+  const sidecar = sidecarText === null ? null : parseSidecar(sidecarText, where);
   let bytes: Buffer;
   try {
     bytes = await readFile(real);
@@ -172,13 +175,10 @@ async function loadOnThisThread(path: string, real: string, fingerprint: string,
   }
   let index: AnnoyIndex;
   if (sidecar) {
-    if (bytes.length !== sidecar.byteLength) {
-      throw new AnnoyFormatError(`${real} is ${bytes.length} bytes, but ${where} describes a ${sidecar.byteLength}-byte index (a partial copy, or a stale sidecar)`);
-    }
-    if (options.verifyChecksum !== false) {
-      const sum = `crc32:${(await crc32Sliced(bytes, track)).toString(16).padStart(8, '0')}`;
-      if (sum !== sidecar.checksum) throw new AnnoyFormatError(`${real} has checksum ${sum}, but ${where} says ${sidecar.checksum}: the file is damaged or was replaced without its sidecar`);
-    }
+    const verifyChecksum = options.verifyChecksum !== false;
+    // Computed in slices here (no CRC of a file whose length already disagrees), compared there.
+    const crc = verifyChecksum && bytes.length === sidecar.byteLength ? await crc32Sliced(bytes, track) : undefined;
+    checkAgainstSidecar(bytes, sidecar, { f: options.f, metric: options.metric, verifyChecksum, crc, file: real, sidecarFile: where });
     const t = performance.now();
     index = AnnoyIndex.fromBuffer(bytes, sidecar);
     track(performance.now() - t);
