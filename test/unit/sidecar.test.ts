@@ -1,5 +1,5 @@
 // Self-describing indexes: save() writes INDEX.json beside the untouched Annoy file, open() reads
-// f and metric from it and checks that the file is the one it describes; inferLayout() guesses f
+// f and metric from it and checks that the file is the one it describes; inferRecordLayout() guesses f
 // and metric for files without one (Annoy's own).
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, crc32, inferLayout, parseSidecar, sidecarPath, type MetricName,
+  AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, crc32, inferRecordLayout, parseSidecar, sidecarPath, type MetricName,
 } from '../../packages/annoy-ts/src/node/index.ts';
 import { crc32Portable } from '../../packages/annoy-ts/src/formats/checksum.ts';
 import { Rng } from '../../packages/cli/src/cli/prng.ts';
@@ -174,10 +174,10 @@ describe('load() and sidecars', () => {
   });
 });
 
-describe('inferLayout() on files without a sidecar', () => {
+describe('inferRecordLayout() on files without a sidecar', () => {
   it.skipIf(skipWithout(fixturesAvailable(), 'the golden Annoy fixtures'))('names the right f and metric for every file real Annoy wrote', () => {
     for (const fx of loadFixtures()) {
-      const result = inferLayout(new Uint8Array(readFileSync(fx.file('index.ann'))));
+      const result = inferRecordLayout(new Uint8Array(readFileSync(fx.file('index.ann'))));
       const best = result.candidates[0];
       expect(best, fx.name).toBeDefined();
       expect(best.nItems, fx.name).toBe(fx.info.n_items);
@@ -197,10 +197,10 @@ describe('inferLayout() on files without a sidecar', () => {
   });
 
   it.skipIf(skipWithout(fixturesAvailable(), 'the golden Annoy fixtures'))('tells angular f from dot f − 1 (same record size and structure) by the stored norms', () => {
-    const angular = inferLayout(new Uint8Array(readFileSync(join(FIXTURES, 'angular/index.ann'))));
+    const angular = inferRecordLayout(new Uint8Array(readFileSync(join(FIXTURES, 'angular/index.ann'))));
     expect(angular.candidates.map((c) => [c.metric, c.f, c.verdict])).toEqual([['angular', 16, 'consistent'], ['dot', 15, 'unlikely']]);
     expect(angular.candidates[1].evidence).toMatch(/bytes 4–11 of an item are not zero/);
-    const dot = inferLayout(new Uint8Array(readFileSync(join(FIXTURES, 'dot/index.ann'))));
+    const dot = inferRecordLayout(new Uint8Array(readFileSync(join(FIXTURES, 'dot/index.ann'))));
     expect(dot.candidates.map((c) => [c.metric, c.f, c.verdict])).toEqual([['dot', 16, 'consistent'], ['angular', 17, 'possible']]);
     expect(dot.candidates[0].evidence).toMatch(/dot_factor² \+ ‖v‖² is the same/);
   });
@@ -213,7 +213,7 @@ describe('inferLayout() on files without a sidecar', () => {
       a.build(8);
       const path = join(dir, `binding-${metric}.ann`);
       a.save(path);
-      const result = inferLayout(new Uint8Array(readFileSync(path)));
+      const result = inferRecordLayout(new Uint8Array(readFileSync(path)));
       expect(result.candidates[0].f).toBe(f);
       expect(result.candidates[0].metric).toBe(metric);
       expect(result.confidence).toBe('high');
@@ -227,7 +227,7 @@ describe('inferLayout() on files without a sidecar', () => {
       const index = new AnnoyIndex(f, metric);
       for (let i = 0; i < 500; i++) index.addItem(i, Array.from({ length: f }, () => (metric === 'hamming' ? (random() > 0.5 ? 1 : 0) : random() * 2 - 1)));
       index.build(6);
-      const result = inferLayout(index.toBuffer());
+      const result = inferRecordLayout(index.toBuffer());
       const best = result.candidates[0];
       expect(result.confidence, metric).toBe('high');
       if (metric === 'hamming') expect([best.metric, best.fMin, best.f]).toEqual(['hamming', 100, 128]);
@@ -237,7 +237,7 @@ describe('inferLayout() on files without a sidecar', () => {
   });
 
   it('reports no candidate for bytes that are not an index', () => {
-    const result = inferLayout(new TextEncoder().encode('this is not an index\n'.repeat(40)));
+    const result = inferRecordLayout(new TextEncoder().encode('this is not an index\n'.repeat(40)));
     expect(result.candidates).toEqual([]);
     expect(result.confidence).toBe('none');
     expect(result.summary).toMatch(/no \(metric, f\) fits/);

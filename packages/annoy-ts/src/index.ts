@@ -6,6 +6,10 @@ export {
   checkAgainstSidecar, checkSidecar, parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, type Sidecar, type SidecarCheckOptions,
 } from './formats/sidecar.ts';
 export type { Crc32 } from './formats/checksum.ts';
-export { inferLayout, recordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayout, type Verdict } from './formats/infer.ts';
+export {
+  inferLayout, inferRecordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayoutCandidate,
+  type RecordLayoutInference, type Verdict,
+} from './formats/infer.ts';
+export { recordLayout, type RecordLayout } from './metrics/index.ts';
 export { kernelInfo } from './kernels/kernels.ts';
 export { attachIndex, shareIndex, type SharedIndex } from './threads/share.ts';

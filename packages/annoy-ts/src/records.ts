@@ -5,7 +5,7 @@ const PAGE = 65536;
 /** WebAssembly (wasm32) memories stop at 4 GiB. */
 const WASM_MAX_PAGES = 65536;
 /** The largest index held in a plain ArrayBuffer (the fallback when WebAssembly is unavailable). */
-export const MAX_INDEX_BYTES = 2 ** 32 - PAGE;
+const MAX_INDEX_BYTES = 2 ** 32 - PAGE;
 
 /**
  * One index's memory: a WebAssembly.Memory (so the SIMD kernels read records in place) or, as a

@@ -1,3 +1,4 @@
+import { ANGULAR_RECORD } from '../metrics/record-fields.ts';
 import { dot, hamming, manhattan, squaredEuclidean } from './scalar.ts';
 import { KERNELS_WASM_BASE64 } from './wasm-binary.ts';
 
@@ -42,7 +43,7 @@ export interface WalkArgs {
   roots: number; nRoots: number; limit: number; seen: number; stamp: number; candidates: number; distances: number; queue: number;
 }
 
-/** Which distance distancesMany computes (the metric chooses; angular reads stored norms 8 bytes before each vector). */
+/** Which distance distancesMany computes (the metric chooses; angular reads the norms stored before each vector). */
 export const DistanceKind = { Angular: 0, Euclidean: 1, Manhattan: 2, Dot: 3, Hamming: 4 } as const;
 export type DistanceKind = (typeof DistanceKind)[keyof typeof DistanceKind];
 
@@ -55,6 +56,9 @@ export interface KernelViews {
   f32: Float32Array;
   u32: Uint32Array;
 }
+
+/** 32-bit words from an angular record's stored ‖v‖² to its vector: the kernels get vector pointers. */
+const NORM_BEFORE_VECTOR = (ANGULAR_RECORD.vector.offset - ANGULAR_RECORD.norm.offset) >>> 2;
 
 /** The portable fallback: float32-exact everywhere, so both paths can be tested against each other. */
 export function jsKernels(views: KernelViews): Kernels {
@@ -87,8 +91,8 @@ export function jsKernels(views: KernelViews): Kernels {
     centroidUpdate,
     twoMeansRefine: (kind, p, q, base, stride, off, ids, count, n, out) => {
       const f32 = views.f32, i32 = new Int32Array(f32.buffer);
-      // An angular vector's cached squared norm sits 8 bytes before it; 0 or NaN means "recompute".
-      const norm2 = (v: number) => f32[(v >>> 2) - 2] || exactDot(v, v, n);
+      // An angular vector's cached squared norm sits before it; 0 or NaN means "recompute".
+      const norm2 = (v: number) => f32[(v >>> 2) - NORM_BEFORE_VECTOR] || exactDot(v, v, n);
       const fromDot = (pp: number, qq: number, pq: number) => {
         const ppqq = fround(pp * qq);
         return ppqq > 0 ? fround(2.0 - (2.0 * pq) / fround(Math.sqrt(ppqq))) : 2.0;
@@ -118,11 +122,11 @@ export function jsKernels(views: KernelViews): Kernels {
         if (!(norm > 0)) continue;
         if (di < dj) {
           centroidUpdate(p, x, n, ic, norm);
-          if (kind === TwoMeansKind.Angular) f32[(p >>> 2) - 2] = exactDot(p, p, n);
+          if (kind === TwoMeansKind.Angular) f32[(p >>> 2) - NORM_BEFORE_VECTOR] = exactDot(p, p, n);
           ic++;
         } else if (dj < di) {
           centroidUpdate(q, x, n, jc, norm);
-          if (kind === TwoMeansKind.Angular) f32[(q >>> 2) - 2] = exactDot(q, q, n);
+          if (kind === TwoMeansKind.Angular) f32[(q >>> 2) - NORM_BEFORE_VECTOR] = exactDot(q, q, n);
           jc++;
         }
       }
@@ -132,7 +136,7 @@ export function jsKernels(views: KernelViews): Kernels {
       each(base, stride, off, ids, count, out, (x) => {
         switch (kind) {
           case DistanceKind.Angular: {
-            const pp = f32[(x >>> 2) - 2] || exactDot(x, x, n), ppqq = fround(pp * f32[(q >>> 2) - 2]);
+            const pp = f32[(x >>> 2) - NORM_BEFORE_VECTOR] || exactDot(x, x, n), ppqq = fround(pp * f32[(q >>> 2) - NORM_BEFORE_VECTOR]);
             return ppqq > 0 ? 2 - (2 * exactDot(q, x, n)) / fround(Math.sqrt(ppqq)) : 2;
           }
           case DistanceKind.Euclidean: return exactL2(q, x, n);

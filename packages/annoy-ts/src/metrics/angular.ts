@@ -3,33 +3,31 @@ import type { Batch } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
-import { layout, type Metric } from './metric.ts';
+import type { Metric } from './metric.ts';
+import { ANGULAR_RECORD } from './record-fields.ts';
 import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
+/** Word offset of an item's stored ‖v‖² (in children[0]'s bytes). */
+const NORM = ANGULAR_RECORD.norm.offset >>> 2;
 
 /**
  * Cosine distance, returned as the Euclidean distance of the normalised vectors: √(2 − 2·cos).
- * Record: n_descendants | children[0] or the item's squared norm | children[1] | v.
+ * Record: ANGULAR_RECORD (n_descendants | children[0], or an item's squared norm | children[1] | v).
  */
 export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly name = 'angular' as const;
-  readonly recordBytes: number;
-  readonly childrenWord: number;
-  readonly leafCapacity: number;
-  readonly vectorWord = 3;
   readonly cosine = true;
   readonly distanceKind = DistanceKind.Angular;
   readonly twoMeansKind = TwoMeansKind.Angular;
 
   constructor(f: number) {
-    super(f);
-    ({ recordBytes: this.recordBytes, childrenWord: this.childrenWord, leafCapacity: this.leafCapacity } = layout(12 + 4 * f, 1));
+    super(f, ANGULAR_RECORD);
   }
 
   initRecord(store: Records, id: number): void {
     const p = this.vec(store, id);
-    store.arena.f32[store.word(id) + 1] = store.arena.kernels.dotExact(p, p, this.f);
+    store.arena.f32[store.word(id) + NORM] = store.arena.kernels.dotExact(p, p, this.f);
   }
 
   exactDistance(a: Records, ai: number, b: Records, bi: number): number {
@@ -41,8 +39,8 @@ export class Angular extends FloatMetric implements Metric, TwoMeansPolicy {
   private combine(a: Records, ai: number, b: Records, bi: number, pq: number): number {
     const f32 = a.arena.f32, k = a.arena.kernels;
     // A stored norm of 0 means "not stored" (files from old Annoy versions): recompute it.
-    const pp = f32[a.word(ai) + 1] || k.dotExact(this.vec(a, ai), this.vec(a, ai), this.f);
-    const qq = f32[b.word(bi) + 1] || k.dotExact(this.vec(b, bi), this.vec(b, bi), this.f);
+    const pp = f32[a.word(ai) + NORM] || k.dotExact(this.vec(a, ai), this.vec(a, ai), this.f);
+    const qq = f32[b.word(bi) + NORM] || k.dotExact(this.vec(b, bi), this.vec(b, bi), this.f);
     return this.fromDot(pp, qq, pq);
   }
 

@@ -3,32 +3,30 @@ import type { Batch } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
-import { layout, type Metric } from './metric.ts';
+import type { Metric } from './metric.ts';
+import { DOT_RECORD } from './record-fields.ts';
 import { subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
-const DOT_FACTOR = 3;
+/** Word offsets of dot_factor and of the vector. */
+const DOT_FACTOR = DOT_RECORD.dotFactor.offset >>> 2;
+const VECTOR = DOT_RECORD.vector.offset >>> 2;
 
 /**
  * Maximum inner product, reduced to angular search (Bachrach et al. 2014) the way Annoy 1.17.x
  * does it: at build time every item gets a hidden extra component (`dot_factor`) that brings all
  * items to the same length; splits are unit vectors in f + 1 dimensions. Distances use only the
  * f real components; callers see the inner product itself (larger = closer).
- * Record: n_descendants | children[0] | children[1] | dot_factor | v.
+ * Record: DOT_RECORD (n_descendants | children[0] | children[1] | dot_factor | v).
  */
 export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
   readonly name = 'dot' as const;
-  readonly recordBytes: number;
-  readonly childrenWord: number;
-  readonly leafCapacity: number;
-  readonly vectorWord = 4;
   readonly cosine = true;
   readonly distanceKind = DistanceKind.Dot;
   readonly twoMeansKind = TwoMeansKind.Dot;
 
   constructor(f: number) {
-    super(f);
-    ({ recordBytes: this.recordBytes, childrenWord: this.childrenWord, leafCapacity: this.leafCapacity } = layout(16 + 4 * f, 1));
+    super(f, DOT_RECORD);
   }
 
   initRecord(): void {}
@@ -73,7 +71,7 @@ export class Dot extends FloatMetric implements Metric, TwoMeansPolicy {
     const df = v[w + DOT_FACTOR];
     const norm = fround(Math.sqrt(c.arena.kernels.dotExact(p, p, this.f) + df * df));
     if (norm > 0) {
-      for (let z = 0; z < this.f; z++) v[w + 4 + z] = v[w + 4 + z] / norm;
+      for (let z = 0; z < this.f; z++) v[w + VECTOR + z] = v[w + VECTOR + z] / norm;
       v[w + DOT_FACTOR] = df / norm;
     }
   }

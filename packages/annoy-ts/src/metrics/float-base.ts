@@ -3,6 +3,7 @@ import type { Batch } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import type { MetricName } from './metric.ts';
+import { measureRecord, type RecordFields } from './record-fields.ts';
 
 /**
  * What the four float32 metrics (angular, euclidean, manhattan, dot) share: items stored as
@@ -11,13 +12,21 @@ import type { MetricName } from './metric.ts';
 export abstract class FloatMetric {
   abstract readonly name: MetricName;
   readonly f: number;
+  readonly fields: RecordFields;
+  readonly recordBytes: number;
+  readonly childrenWord: number;
+  readonly leafCapacity: number;
+  readonly vectorWord: number;
   readonly vectorWords: number;
   readonly pqInitial = Infinity;
-  abstract readonly vectorWord: number;
 
-  constructor(f: number) {
+  constructor(f: number, fields: RecordFields) {
     this.f = f;
-    this.vectorWords = f;
+    this.fields = fields;
+    ({
+      recordBytes: this.recordBytes, childrenWord: this.childrenWord, leafCapacity: this.leafCapacity,
+      vectorWord: this.vectorWord, vectorWords: this.vectorWords,
+    } = measureRecord(fields, f));
   }
 
   abstract readonly distanceKind: DistanceKind;
@@ -30,11 +39,6 @@ export abstract class FloatMetric {
 
   margin(node: Records, ni: number, query: Records, qi: number): number {
     return this.marginFromDot(node, ni, node.arena.kernels.dot(this.vec(node, ni), this.vec(query, qi), this.f));
-  }
-
-  /** The build's margin, rounded exactly like Annoy; the search's `margin` may differ by a few ulps. */
-  exactMargin(node: Records, ni: number, query: Records, qi: number): number {
-    return this.marginFromDot(node, ni, node.arena.kernels.dotExact(this.vec(node, ni), this.vec(query, qi), this.f));
   }
 
   distances(query: Records, store: Records, batch: Batch, count: number): void {

@@ -4,6 +4,7 @@ import { Dot } from './dot.ts';
 import { Hamming } from './hamming.ts';
 import type { Metric, MetricName } from './metric.ts';
 import { Euclidean, Manhattan } from './minkowski.ts';
+import { ANGULAR_RECORD, describeRecord, DOT_RECORD, HAMMING_RECORD, MINKOWSKI_RECORD, type RecordFields } from './record-fields.ts';
 
 export type { Metric, MetricName } from './metric.ts';
 
@@ -16,6 +17,15 @@ const METRICS: Record<MetricName, new (f: number) => Metric> = {
 };
 
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+
+/** Each metric's record fields (euclidean and manhattan share Annoy's Minkowski record). */
+export const RECORD_FIELDS: Readonly<Record<MetricName, RecordFields>> = {
+  angular: ANGULAR_RECORD,
+  euclidean: MINKOWSKI_RECORD,
+  manhattan: MINKOWSKI_RECORD,
+  dot: DOT_RECORD,
+  hamming: HAMMING_RECORD,
+};
 
 const HINTS: Record<string, string> = {
   cosine: "cosine distance is 'angular' in Annoy",
@@ -55,4 +65,19 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
+}
+
+/** A metric's record layout for one f, as `annoy-ts info` shows it. */
+export interface RecordLayout {
+  recordBytes: number;
+  /** Most item ids a leaf record holds (Annoy's K). */
+  leafCapacity: number;
+  /** Field offsets, one line (from the metric's record fields). */
+  fields: string;
+}
+
+/** The record layout annoy-ts (and Annoy 1.17) uses for this f and metric. */
+export function recordLayout(f: number, metric: MetricName): RecordLayout {
+  const m = createMetric(f, metric);
+  return { recordBytes: m.recordBytes, leafCapacity: m.leafCapacity, fields: describeRecord(m.fields, f) };
 }

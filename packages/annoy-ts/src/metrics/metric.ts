@@ -2,12 +2,14 @@ import type { DistanceKind } from '../kernels/kernels.ts';
 import type { Batch } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
+import type { RecordFields } from './record-fields.ts';
 
 export type MetricName = 'angular' | 'euclidean' | 'manhattan' | 'dot' | 'hamming';
 
 /**
- * A metric is the policy that the tree builder and the search are written against: it owns the
- * record layout and every piece of arithmetic. Nothing outside `metrics/` looks at a metric's name.
+ * A metric is the policy that the tree builder and the search are written against: it owns its
+ * records' fields (declared once, in record-fields.ts; the sizes and word offsets below come from
+ * them) and every piece of arithmetic. Nothing outside `metrics/` looks at a metric's name.
  *
  * Records live in one arena per index; `Records.word(i)` / `Records.ptr(i)` locate record i.
  * Methods named `exact…` (and everything the builder calls) round exactly like Annoy's scalar C++
@@ -17,6 +19,8 @@ export interface Metric {
   readonly name: MetricName;
   /** The dimension as the caller sees it (bits for hamming). */
   readonly f: number;
+  /** Where each field of a record sits: the table recordBytes, childrenWord, leafCapacity and vectorWord(s) derive from. */
+  readonly fields: RecordFields;
   readonly recordBytes: number;
   /** Word offset of children[0] within a record; a leaf's item ids start here. */
   readonly childrenWord: number;
@@ -62,9 +66,4 @@ export interface Metric {
   clearPlane(out: Records, oi: number): void;
   /** For loading: a reason why split record `id` cannot be searched safely, or null. */
   checkSplit(store: Records, id: number): string | null;
-}
-
-/** Layout fields shared by every metric, derived from where children[0] and the vector sit. */
-export function layout(recordBytes: number, childrenWord: number) {
-  return { recordBytes, childrenWord, leafCapacity: (recordBytes >>> 2) - childrenWord };
 }

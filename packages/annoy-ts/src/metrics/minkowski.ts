@@ -3,27 +3,26 @@ import type { Batch } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import type { Kiss64 } from '../random/kiss64.ts';
 import { FloatMetric } from './float-base.ts';
-import { layout, type Metric } from './metric.ts';
+import type { Metric } from './metric.ts';
+import { MINKOWSKI_RECORD } from './record-fields.ts';
 import { normalizeVector, subtractCentroids, twoMeans, type TwoMeansPolicy } from './two-means.ts';
 
 const fround = Math.fround;
+/** Word offsets of the plane's offset a and of the vector. */
+const A = MINKOWSKI_RECORD.a.offset >>> 2;
+const VECTOR = MINKOWSKI_RECORD.vector.offset >>> 2;
 
 /**
- * Euclidean and Manhattan share Annoy's Minkowski layout: splits are affine planes
+ * Euclidean and Manhattan share Annoy's Minkowski record: splits are affine planes
  * (unit normal v, offset a) through the midpoint of the two-means centroids.
- * Record: n_descendants | a | children[0] | children[1] | v.
+ * Record: MINKOWSKI_RECORD (n_descendants | a | children[0] | children[1] | v).
  */
 abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
   abstract override readonly name: 'euclidean' | 'manhattan';
-  readonly recordBytes: number;
-  readonly childrenWord: number;
-  readonly leafCapacity: number;
-  readonly vectorWord = 4;
   readonly cosine = false;
 
   constructor(f: number) {
-    super(f);
-    ({ recordBytes: this.recordBytes, childrenWord: this.childrenWord, leafCapacity: this.leafCapacity } = layout(16 + 4 * f, 2));
+    super(f, MINKOWSKI_RECORD);
   }
 
   abstract exactDistance(a: Records, ai: number, b: Records, bi: number): number;
@@ -35,7 +34,7 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
   normalizeCentroid(): void {}
 
   protected marginFromDot(node: Records, ni: number, d: number): number {
-    return fround(node.arena.f32[node.word(ni) + 1] + d);
+    return fround(node.arena.f32[node.word(ni) + A] + d);
   }
 
   createSplit(store: Records, ids: Int32Array, lo: number, hi: number, rng: Kiss64, out: Records, oi: number, centroids: Records, batch: Batch): void {
@@ -43,10 +42,10 @@ abstract class Minkowski extends FloatMetric implements Metric, TwoMeansPolicy {
     subtractCentroids(this, centroids, out, oi);
     normalizeVector(this, out, oi);
     const c = centroids.arena.f32;
-    const pw = centroids.word(0) + 4, qw = centroids.word(1) + 4, ow = out.word(oi);
+    const pw = centroids.word(0) + VECTOR, qw = centroids.word(1) + VECTOR, ow = out.word(oi);
     let a = 0;
-    for (let z = 0; z < this.f; z++) a = fround(a + fround(fround(-c[ow + 4 + z] * fround(c[pw + z] + c[qw + z])) / 2));
-    c[ow + 1] = a;
+    for (let z = 0; z < this.f; z++) a = fround(a + fround(fround(-c[ow + VECTOR + z] * fround(c[pw + z] + c[qw + z])) / 2));
+    c[ow + A] = a;
   }
 }
 

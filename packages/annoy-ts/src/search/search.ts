@@ -1,7 +1,11 @@
 import type { Metric } from '../metrics/metric.ts';
-import type { Batch } from '../index-memory.ts';
+import type { Batch, WalkWorkspace } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import { NodeQueue, TopK } from './heap.ts';
+
+// WalkWorkspace moved to index-memory.ts (beside the other regions of an index's memory); re-exported
+// for importers written before the move.
+export type { WalkWorkspace };
 
 export interface SearchResult {
   ids: number[];
@@ -158,20 +162,6 @@ export class Searcher {
     }
 
   }
-}
-
-/** Byte offsets of the WebAssembly walk's state in the index's memory (one per searching thread). */
-export interface WalkWorkspace {
-  roots: number;
-  /** Roots and items the workspace has room for (it is reused while they suffice). */
-  rootCapacity: number;
-  itemCapacity: number;
-  seen: number;
-  candidates: number;
-  distances: number;
-  queue: number;
-  /** Entries the queue holds. */
-  queueCapacity: number;
 }
 
 /** The most entries a walk's queue can ever hold: the roots plus two children per split visited. */

@@ -6,6 +6,18 @@
 //   build computes. The tree builder uses these, so seeded builds stay byte-identical to Annoy's.
 // - the others: 128-bit SIMD with four independent accumulators (16 components per step); the
 //   search uses these. They round differently (by a few ulps), like Annoy's own AVX builds.
+//
+// Record field offsets come from record-fields.ts, which tools/build-wasm.mjs generates from the
+// metrics' tables (src/metrics/record-fields.ts): the kernels read fields where the metrics write them.
+
+import {
+  ANGULAR_CHILDREN, ANGULAR_NORM, ANGULAR_VECTOR, DOT_CHILDREN, DOT_DOT_FACTOR, DOT_VECTOR, HAMMING_CHILDREN, HAMMING_VECTOR,
+  MINKOWSKI_A, MINKOWSKI_CHILDREN, MINKOWSKI_VECTOR,
+} from './record-fields';
+
+/** Bytes from an angular record's stored ‖v‖² to its vector (the kernels below get vector pointers). */
+// @ts-ignore: decorator
+@inline const NORM_BEFORE_VECTOR: usize = ANGULAR_VECTOR - ANGULAR_NORM;
 
 // ---------------------------------------------------------------- exact (scalar)
 
@@ -269,10 +281,10 @@ export function centroidUpdate(p: usize, x: usize, n: i32, c: f32, norm: f32): v
   return ppqq > 0 ? <f32>(2.0 - (2.0 * <f64>pq) / <f64><f32>Math.sqrt(<f64>ppqq)) : 2;
 }
 
-/** An angular record's cached squared norm (8 bytes before its vector), recomputed when absent (0 or NaN). */
+/** An angular record's cached squared norm (stored before its vector), recomputed when absent (0 or NaN). */
 // @ts-ignore: decorator
 @inline function cachedNorm(v: usize, n: i32): f32 {
-  const s = load<f32>(v - 8);
+  const s = load<f32>(v - NORM_BEFORE_VECTOR);
   return s != 0 && s == s ? s : dotExact(v, v, n);
 }
 
@@ -298,7 +310,7 @@ export function twoMeansRefine(kind: i32, p: usize, q: usize, base: usize, strid
     } else {
       if (stale != 0) {
         dotsWithNorm(p, q, x, stale, n, out);
-        store<f32>(stale - 8, load<f32>(out, 8));
+        store<f32>(stale - NORM_BEFORE_VECTOR, load<f32>(out, 8));
         stale = 0;
       } else {
         exactPair(0, p, q, x, n, out);
@@ -327,7 +339,7 @@ export function twoMeansRefine(kind: i32, p: usize, q: usize, base: usize, strid
       jc++;
     }
   }
-  if (stale != 0) store<f32>(stale - 8, dotExact(stale, stale, n));
+  if (stale != 0) store<f32>(stale - NORM_BEFORE_VECTOR, dotExact(stale, stale, n));
 }
 
 /** out[0] = p·x, out[1] = q·x, out[2] = c·c, each summed exactly as dotExact sums it. */
@@ -348,13 +360,13 @@ function dotsWithNorm(p: usize, q: usize, x: usize, c: usize, n: i32, out: usize
 /** Search distances for candidate records: kind 0 angular, 1 euclidean, 2 manhattan, 3 dot, 4 hamming (n = 64-bit words). */
 export function distancesMany(kind: i32, q: usize, base: usize, stride: i32, off: i32, ids: usize, count: i32, out: usize, n: i32): void {
   let qq: f32 = 0;
-  if (kind == 0) qq = load<f32>(q - 8); // the query record's stored squared norm sits 8 bytes before its vector
+  if (kind == 0) qq = load<f32>(q - NORM_BEFORE_VECTOR); // the query record's stored squared norm
   for (let j = 0; j < count; j++) {
     const p = <usize>j << 2;
     const x = base + <usize>(load<i32>(ids + p) * stride + off);
     let d: f32;
     if (kind == 0) {
-      let pp = load<f32>(x - 8);
+      let pp = load<f32>(x - NORM_BEFORE_VECTOR);
       if (pp == 0) pp = dotExact(x, x, n);
       const ppqq = pp * qq;
       d = ppqq > 0 ? <f32>(2.0 - 2.0 * <f64>dot(q, x, n) / <f64>Mathf.sqrt(ppqq)) : 2.0;
@@ -435,26 +447,26 @@ let queueCap: i32 = 0;
 
 // @ts-ignore: decorator
 @inline function margin(kind: i32, node: usize, q: usize, n: i32): f32 {
-  if (kind == ANGULAR) return dot(node + 12, q + 12, n);
-  if (kind == EUCLIDEAN || kind == MANHATTAN) return load<f32>(node, 4) + dot(node + 16, q + 16, n);
-  if (kind == DOT) { const df = load<f32>(node, 12); return dot(node + 16, q + 16, n) + df * df; }
-  // hamming: the query's value of the bit the split tests, bit 63 − (b mod 64) of word ⌊b/64⌋
-  const b = load<u32>(node, 16);
-  return <f32>((load<u64>(q + 16 + (<usize>(b >> 6) << 3)) >> (63 - <u64>(b & 63))) & 1);
+  if (kind == ANGULAR) return dot(node + ANGULAR_VECTOR, q + ANGULAR_VECTOR, n);
+  if (kind == EUCLIDEAN || kind == MANHATTAN) return load<f32>(node, MINKOWSKI_A) + dot(node + MINKOWSKI_VECTOR, q + MINKOWSKI_VECTOR, n);
+  if (kind == DOT) { const df = load<f32>(node, DOT_DOT_FACTOR); return dot(node + DOT_VECTOR, q + DOT_VECTOR, n) + df * df; }
+  // hamming: the query's value of the bit the split tests (v[0]), bit 63 − (b mod 64) of word ⌊b/64⌋
+  const b = load<u32>(node, HAMMING_VECTOR);
+  return <f32>((load<u64>(q + HAMMING_VECTOR + (<usize>(b >> 6) << 3)) >> (63 - <u64>(b & 63))) & 1);
 }
 
 // @ts-ignore: decorator
 @inline function distance(kind: i32, q: usize, x: usize, n: i32): f32 {
   if (kind == ANGULAR) {
-    let pp = load<f32>(x, 4);
-    if (pp == 0) pp = dotExact(x + 12, x + 12, n);
-    const ppqq = pp * load<f32>(q, 4);
-    return ppqq > 0 ? <f32>(2.0 - 2.0 * <f64>dot(q + 12, x + 12, n) / <f64>Mathf.sqrt(ppqq)) : 2.0;
+    let pp = load<f32>(x, ANGULAR_NORM);
+    if (pp == 0) pp = dotExact(x + ANGULAR_VECTOR, x + ANGULAR_VECTOR, n);
+    const ppqq = pp * load<f32>(q, ANGULAR_NORM);
+    return ppqq > 0 ? <f32>(2.0 - 2.0 * <f64>dot(q + ANGULAR_VECTOR, x + ANGULAR_VECTOR, n) / <f64>Mathf.sqrt(ppqq)) : 2.0;
   }
-  if (kind == EUCLIDEAN) return euclidean(q + 16, x + 16, n);
-  if (kind == MANHATTAN) return manhattan(q + 16, x + 16, n);
-  if (kind == DOT) return -dot(q + 16, x + 16, n);
-  return <f32>hamming(q + 16, x + 16, n);
+  if (kind == EUCLIDEAN) return euclidean(q + MINKOWSKI_VECTOR, x + MINKOWSKI_VECTOR, n);
+  if (kind == MANHATTAN) return manhattan(q + MINKOWSKI_VECTOR, x + MINKOWSKI_VECTOR, n);
+  if (kind == DOT) return -dot(q + DOT_VECTOR, x + DOT_VECTOR, n);
+  return <f32>hamming(q + HAMMING_VECTOR, x + HAMMING_VECTOR, n);
 }
 
 // @ts-ignore: decorator
@@ -462,7 +474,7 @@ let queueCap: i32 = 0;
   kind: i32, q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32,
   roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize,
 ): i32 {
-  const cw: usize = kind == EUCLIDEAN || kind == MANHATTAN ? 8 : 4;
+  const cw: usize = kind == EUCLIDEAN || kind == MANHATTAN ? MINKOWSKI_CHILDREN : kind == DOT ? DOT_CHILDREN : kind == HAMMING ? HAMMING_CHILDREN : ANGULAR_CHILDREN;
   const initial: f32 = kind == HAMMING ? 0 : Infinity;
   if (nRoots + 2 > queueCap) return -1;
   let size = 0;
