@@ -1,5 +1,4 @@
 import { Arena, Records } from './records.ts';
-import type { WalkWorkspace } from './search/search.ts';
 
 /**
  * What searching an index reads and writes: the record store (the Annoy file's bytes), a query
@@ -33,6 +32,20 @@ export interface Batch {
   /** Byte offsets of the int32 ids and the float32 results. */
   readonly idsPtr: number;
   readonly outPtr: number;
+}
+
+/** Byte offsets of the WebAssembly walk's state in the index's memory (one per searching thread). */
+export interface WalkWorkspace {
+  roots: number;
+  /** Roots and items the workspace has room for (it is reused while they suffice). */
+  rootCapacity: number;
+  itemCapacity: number;
+  seen: number;
+  candidates: number;
+  distances: number;
+  queue: number;
+  /** Entries the queue holds. */
+  queueCapacity: number;
 }
 
 const BATCH = 4096;
