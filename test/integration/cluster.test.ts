@@ -3,7 +3,6 @@
 // equal the index's own; a replica killed under load or restarted (drained) loses no query; a
 // missing shard fails or answers partially, within the timeout; NATS lost and back; mismatched
 // replicas refused at join; messages larger than NATS's max_payload split or refused clearly.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
 import { ClusterClient, ClusterError, type ClusterAnswer } from '../../packages/cli/src/cluster/index.ts';
 import { cliAsync, cliEntry, randomRows } from '../helpers/cli.ts';
+import { children, killAll, load, pause, post, serveNode, stopNode, until, type ServeNode } from '../helpers/cluster.ts';
 import { natsServerPath, startNats, type NatsServer } from '../helpers/nats.ts';
 import { skipWithout } from '../helpers/requirements.ts';
 
@@ -23,44 +23,11 @@ const N = 3000;
 const K = 10;
 const MAX_PAYLOAD = 64 * 1024;
 
-const children: ChildProcess[] = [];
 let nats: NatsServer;
 let client: ClusterClient;
 
-interface Node {
-  child: ChildProcess;
-  url: string;
-  name: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `annoy-ts serve ARGS --port 0 --nats URL` and waits for its "listening on" line. */
-async function serve(args: string[], options: { nats?: string; name?: string } = {}): Promise<Node> {
-  const name = options.name ?? `node-${children.length}`;
-  const child = spawn(process.execPath, [cliEntry(), 'serve', ...args, '--port', '0', '--nats', options.nats ?? nats.url, '--node-name', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line: ${err}`)), 30_000);
-    child.stderr!.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${err}`)));
-  });
-  return { child, url, name, stderr: () => err, exited };
-}
-
-async function stop(node: Node, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill(signal);
-  return node.exited;
-}
+const serve = (args: string[], options: { nats?: string; name?: string } = {}) => serveNode(args, options.nats ?? nats.url, options.name ?? `node-${children.length}`);
+const stop = stopNode;
 
 function writeIndex(name: string, f: number, seed: number, labels = true): void {
   const index = new AnnoyIndex(f, 'angular');
@@ -72,56 +39,9 @@ function writeIndex(name: string, f: number, seed: number, labels = true): void 
   index.unload();
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Runs `clients` query loops until stopped; counts answers and failures. */
-function load(query: (i: number) => Promise<unknown>, clients = 4) {
-  let running = true;
-  let answered = 0;
-  const failures: string[] = [];
-  const loops = Array.from({ length: clients }, async (_, c) => {
-    for (let i = c; running; i += clients) {
-      try {
-        await query(i);
-        answered++;
-      } catch (e) {
-        failures.push((e as Error).message);
-      }
-    }
-  });
-  return {
-    get answered() {
-      return answered;
-    },
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return { answered, failures };
-    },
-  };
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 afterAll(async () => {
   await client?.close();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killAll();
   await nats?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -129,7 +49,7 @@ afterAll(async () => {
 describe.skipIf(skip)('cluster on NATS: one index, two replicas', () => {
   let reference: AnnoyIndex;
   const queries = randomRows(40, F, 77);
-  const replicas: Node[] = [];
+  const replicas: ServeNode[] = [];
 
   beforeAll(async () => {
     cliEntry();

@@ -5,6 +5,7 @@ import { intOption, str, type Parsed } from '../cli/args.ts';
 import { CliError, UsageError } from '../cli/errors.ts';
 import { checkPrefix } from './protocol.ts';
 import type { NodeOptions } from './node.ts';
+import { ShardSets } from './shards.ts';
 
 export const NATS_OPTIONS = {
   nats: { type: 'string' },
@@ -14,6 +15,7 @@ export const NATS_OPTIONS = {
   'nats-timeout': { type: 'string' },
   'nats-retry': { type: 'string' },
   'node-name': { type: 'string' },
+  shard: { type: 'string' },
 } as const;
 
 export const NATS_HELP = `
@@ -28,6 +30,9 @@ Cluster (NATS): shards and replicas on many machines
       --nats-timeout MS   every cluster query answers or fails within MS (default 5000)
       --nats-retry MS     send a shard request again when no replica answered within MS (default 250)
       --node-name NAME    this server's name in discovery (default host:pid)
+      --shard K[,K…]      of a sharded index folder (NAME=DIR, with manifest.json), serve these shards
+                          (default: all of them); run other servers for the other shards. Each
+                          shard is listed locally as NAME.shard-K; queries use NAME.
   Cluster queries take "allowPartial": true (answer from the shards that answered, naming the
   missing ones), "consistent": true (every shard from the same set) and "timeoutMs". GET /v1/cluster
   lists the indexes, shards and replicas that are up. SIGTERM drains: NATS stops routing to this
@@ -51,8 +56,11 @@ function readNatsToken(file: string | undefined): string | undefined {
   return env.trim();
 }
 
-/** The cluster options of a serve command line, or undefined without --nats. */
-export function natsOptions(values: Parsed['values']): NodeOptions | undefined {
+/**
+ * The cluster options of a serve command line (undefined without --nats), and the indexes to load:
+ * a sharded folder becomes one index per served shard (see shards.ts).
+ */
+export function natsOptions(values: Parsed['values'], specs: { name: string; path: string }[]): { options: NodeOptions; indexes: { name: string; path: string }[] } | undefined {
   const servers = str(values, 'nats');
   if (servers === undefined) {
     const stray = Object.keys(NATS_OPTIONS).filter((k) => k !== 'nats' && values[k] !== undefined);
@@ -71,8 +79,10 @@ export function natsOptions(values: Parsed['values']): NodeOptions | undefined {
   const creds = str(values, 'nats-creds');
   const tokenFile = str(values, 'nats-token-file');
   if (creds !== undefined && tokenFile !== undefined) throw new UsageError('give --nats-creds or --nats-token-file, not both');
-  return {
+  const { indexes, sets } = ShardSets.expand(specs, str(values, 'shard'));
+  const options: NodeOptions = {
     servers,
+    shards: sets,
     credsFile: creds,
     token: creds === undefined ? readNatsToken(tokenFile) : undefined,
     prefix,
@@ -80,4 +90,5 @@ export function natsOptions(values: Parsed['values']): NodeOptions | undefined {
     retryAfterMs: intOption(str(values, 'nats-retry'), 'nats-retry', 1, 250),
     nodeName: str(values, 'node-name'),
   };
+  return { options, indexes };
 }

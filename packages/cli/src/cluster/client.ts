@@ -4,12 +4,11 @@
 // may hand it to another replica: a replica that died with the request in hand costs a delay, not
 // an error). A shard with no live replica makes the query fail, or — when the query allows it —
 // answer from the other shards with the missing ones named.
-import { AnnoyArgumentError, type SearchResult } from 'annoy-ts';
+import { AnnoyArgumentError, mergeNearest, type SearchResult } from 'annoy-ts';
 import { headers as natsHeaders, ServiceError, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { connectNats, ConnectionWatch, type NatsOptions } from './connection.ts';
 import { discoverReplicas, summarize, type ClusterStatus, type IndexStatus } from './discovery.ts';
 import { ClusterError, ClusterUnavailableError, shardList } from './errors.ts';
-import { mergeTopN } from './merge.ts';
 import {
   checkPrefix, decodeJson, DEFAULT_PREFIX, encodeJson, encodeVectors, HEADER, PROTOCOL_VERSION, shardSubject, STATUS,
   type LookupReply, type LookupRequest, type SearchReply,
@@ -85,7 +84,10 @@ export interface Topology {
   f: number;
   metric: string;
   labels: boolean;
+  /** The largest item id + 1 (ids no shard holds are holes, as in AnnoyIndex). */
   items: number;
+  /** Items held over the shards that are up. */
+  count: number;
 }
 
 type Outcome =
@@ -277,9 +279,13 @@ export class ClusterClient {
         this.#unavailable(topology.index, outcomes, missing, timeoutMs, `cannot look up ${name(i)}: `);
       }
       const isLabel = request.labels !== undefined;
+      if (!isLabel && request.ids![i] < topology.items) {
+        out[positions[i]] = new Array<number>(topology.f).fill(0); // a hole: no shard holds it; as in AnnoyIndex, a zero vector
+        continue;
+      }
       throw new ClusterError(isLabel ? 'unknown_label' : 'unknown_item', isLabel
         ? `${name(i)}: no item of index "${topology.index}" has this label`
-        : `${name(i)} does not exist: no shard of index "${topology.index}" holds it (${topology.items} items over ${topology.shards} shard${topology.shards === 1 ? '' : 's'})`);
+        : `${name(i)} does not exist: index "${topology.index}" has ids 0 … ${topology.items - 1} (${topology.count} items over ${topology.shards} shard${topology.shards === 1 ? '' : 's'})`);
     }
   }
 
@@ -310,10 +316,15 @@ export class ClusterClient {
       }
     });
     if (missing.length && !allowPartial) this.#unavailable(topology.index, outcomes, missing, timeoutMs, '');
+    const largerFirst = topology.metric === 'dot';
     const results: Neighbours[] = vectors.map((_, q) => {
       const lists = perShard.flatMap((r) => ('outcome' in r ? [] : [r.lists[q]]));
-      const merged = mergeTopN(lists, n, topology.metric);
-      if (!labels) delete merged.labels;
+      const merged: Neighbours = lists.length ? mergeNearest(lists, n, largerFirst) : { ids: [], distances: [] };
+      if (labels) {
+        const labelOf = new Map<number, string | null>();
+        for (const l of lists) l.labels?.forEach((label, r) => labelOf.set(l.ids[r], label));
+        merged.labels = merged.ids.map((id) => labelOf.get(id) ?? null);
+      }
       return merged;
     });
     return { index: topology.index, results, shards, missingShards: missing, partial: missing.length > 0 };
@@ -510,7 +521,7 @@ export class ClusterIndex {
 }
 
 function topologyOf(s: IndexStatus): Topology {
-  return { index: s.index, shards: s.shards, f: s.f, metric: s.metric, labels: s.labels, items: s.items };
+  return { index: s.index, shards: s.shards, f: s.f, metric: s.metric, labels: s.labels, items: s.items, count: s.count };
 }
 
 function checkVector(vector: ArrayLike<number>, topology: Topology, what: string): ArrayLike<number> {

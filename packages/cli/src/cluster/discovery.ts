@@ -22,8 +22,10 @@ export interface IndexStatus {
   f: number;
   metric: string;
   labels: boolean;
-  /** Items over all shards (each shard counted once, from its first replica). */
+  /** The largest item id + 1 (AnnoyIndex.getNItems's meaning; ids no shard holds are holes). */
   items: number;
+  /** Items held over all shards (each shard counted once, from its first replica; missing shards count 0). */
+  count: number;
   /** Shards with no live replica. */
   missingShards: number[];
   /** The distinct sets (manifest or index checksums) the replicas serve: more than one during a rollout. */
@@ -43,7 +45,7 @@ export interface ClusterStatus {
 function isShardState(data: unknown): data is ShardState {
   const d = data as Partial<ShardState> | null;
   return typeof d === 'object' && d !== null && d.protocol === PROTOCOL_VERSION && typeof d.index === 'string' &&
-    Number.isInteger(d.shard) && Number.isInteger(d.shards) && Number.isInteger(d.f) && typeof d.metric === 'string';
+    Number.isInteger(d.shard) && Number.isInteger(d.shards) && Number.isInteger(d.f) && typeof d.metric === 'string' && Number.isInteger(d.setItems);
 }
 
 /** Every live shard endpoint: waits until no answer came for `quietMs` (at most `maxWaitMs`). */
@@ -107,7 +109,8 @@ export function summarize(prefix: string, replicas: Replica[]): ClusterStatus {
     indexes.push({
       index, shards, f, metric,
       labels: fitting.some((r) => r.labels),
-      items: shardStatus.reduce((sum, s) => sum + (s.replicas[0]?.items ?? 0), 0),
+      items: fitting.reduce((max, r) => Math.max(max, r.setItems), 0),
+      count: shardStatus.reduce((sum, s) => sum + (s.replicas[0]?.items ?? 0), 0),
       missingShards: shardStatus.filter((s) => s.replicas.length === 0).map((s) => s.shard),
       sets: [...new Set(fitting.map((r) => r.set))],
       conflicts,

@@ -5,5 +5,4 @@ export type { ClusterAnswer, ClusterOptions, Neighbours, QueryOptions, ShardAnsw
 export type { NatsOptions } from './connection.ts';
 export type { ClusterStatus, IndexStatus, Replica, ShardStatus } from './discovery.ts';
 export { ClusterError, ClusterUnavailableError, type ClusterErrorCode } from './errors.ts';
-export { mergeTopN, type Merged, type Ranked } from './merge.ts';
 export { DEFAULT_PREFIX, shardSubject, type NodeInfo, type ShardState } from './protocol.ts';

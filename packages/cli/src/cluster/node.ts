@@ -31,24 +31,35 @@ export interface ShardRole {
   shards: number;
   /** The set's identity: a sharded index's manifest checksum; for a plain index its own checksum. */
   set: string | null;
+  /** The set's largest global id + 1 (AnnoyIndex.getNItems's meaning). */
+  setItems: number;
+  /** Labels by global id (a sharded set's labels file, or the plain index's own). */
+  labels: { get(id: number): string | null; find(label: string): number | undefined } | null;
   /** This shard's item id → the user's (global) id. */
   toGlobal(local: number): number;
   /** A global id → this shard's id, or -1 when the item is not in this shard. */
   toLocal(global: number): number;
 }
 
-/** The role of a registry slot's current generation (asked per request: a hot swap may change the set). */
-export type RoleOf = (slot: string, generation: Generation) => ShardRole;
+/** Which shard each registry slot is (see shards.ts for sharded folders). */
+export interface ShardSource {
+  /** The role of a slot's generation (asked once per generation: a hot swap may change the set). */
+  role(slot: string, generation: Generation): ShardRole;
+  /** The file a reload of `slot` loads (a sharded folder's current build), or undefined: the slot's own path. */
+  reloadPath?(slot: string): string | undefined;
+}
 
-export const plainRole: RoleOf = (slot, g) => {
+export function plainRole(slot: string, g: Generation): ShardRole {
   const checksum = g.loaded.sidecar?.checksum ?? null;
   const n = g.index.getNItems();
-  return { index: slot, shard: 0, shards: 1, set: checksum, toGlobal: (id) => id, toLocal: (id) => (id < n ? id : -1) };
-};
+  return { index: slot, shard: 0, shards: 1, set: checksum, setItems: n, labels: g.labels, toGlobal: (id) => id, toLocal: (id) => (id < n ? id : -1) };
+}
+
+const PLAIN: ShardSource = { role: plainRole };
 
 export interface NodeOptions extends NatsOptions, ClusterOptions {
   /** How this server's indexes map to shards (default: each a plain one-shard index). */
-  roleOf?: RoleOf;
+  shards?: ShardSource;
   /** This server's name in discovery (default: host:pid). */
   nodeName?: string;
 }
@@ -78,7 +89,7 @@ export class ClusterNode {
   readonly metrics: ClusterMetrics;
   readonly info: NodeInfo;
   readonly #served: Served[] = [];
-  readonly #roleOf: RoleOf;
+  readonly #source: ShardSource;
   readonly #roles = new WeakMap<Generation, ShardRole>();
   #service: Service | null = null;
   #inFlight = 0;
@@ -87,7 +98,7 @@ export class ClusterNode {
   #closed = false;
 
   private constructor(readonly nc: NatsConnection, readonly prefix: string, readonly context: NodeContext, options: NodeOptions) {
-    this.#roleOf = options.roleOf ?? plainRole;
+    this.#source = options.shards ?? PLAIN;
     this.info = { name: options.nodeName ?? `${hostname()}:${process.pid}`, http: null, pid: process.pid, host: hostname() };
     this.metrics = new ClusterMetrics(context.metrics, {
       shards: () => this.#served.map((s) => {
@@ -122,6 +133,11 @@ export class ClusterNode {
     return node;
   }
 
+  /** The file a reload of `slot` loads: a sharded folder's current build (undefined: the slot's own path). */
+  reloadPath(slot: string): string | undefined {
+    return this.#source.reloadPath?.(slot);
+  }
+
   /** The HTTP address peers and operators see in discovery (known once the server listens). */
   setHttpAddress(url: string): void {
     this.info.http = url;
@@ -130,7 +146,7 @@ export class ClusterNode {
   role(slot: string, g: Generation): ShardRole {
     let role = this.#roles.get(g);
     if (!role) {
-      role = this.#roleOf(slot, g);
+      role = this.#source.role(slot, g);
       this.#roles.set(g, role);
     }
     return role;
@@ -186,7 +202,7 @@ export class ClusterNode {
     const role = this.role(s.slot, g);
     return {
       protocol: PROTOCOL_VERSION, index: s.index, shard: s.shard, shards: s.shards, f: g.f, metric: g.metric,
-      items: g.index.getNItems(), trees: g.index.getNTrees(), labels: g.labels !== null, generation: g.number,
+      items: g.index.getNItems(), setItems: role.setItems, trees: g.index.getNTrees(), labels: role.labels !== null, generation: g.number,
       checksum: g.loaded.sidecar?.checksum ?? null, set: role.set, node: this.info, inFlight: s.inFlight, draining: this.#draining !== null,
     };
   }
@@ -262,8 +278,8 @@ export class ClusterNode {
         generation: g.number, checksum: g.loaded.sidecar?.checksum ?? null, set: role.set, node: this.info.name,
         ids, distances: found.map((r) => r.distances),
       };
-      const labels = g.labels;
-      if (wantLabels && labels) reply.labels = found.map((r) => r.ids.map((id) => labels.get(id)));
+      const labels = role.labels;
+      if (wantLabels && labels) reply.labels = ids.map((list) => list.map((id) => labels.get(id)));
       return reply;
     });
   }
@@ -286,12 +302,13 @@ export class ClusterNode {
           if (local >= 0 && local < n) found.push({ at, id, vector: g.index.getItemVector(local) });
         });
       } else if (Array.isArray(request.labels)) {
-        const labels = g.labels;
+        const labels = role.labels;
         if (labels) {
           request.labels.forEach((label, at) => {
             if (typeof label !== 'string') return;
-            const local = labels.find(label);
-            if (local !== undefined) found.push({ at, id: role.toGlobal(local), vector: g.index.getItemVector(local) });
+            const id = labels.find(label);
+            const local = id === undefined ? -1 : role.toLocal(id);
+            if (local >= 0 && local < n) found.push({ at, id: id!, vector: g.index.getItemVector(local) });
           });
         }
       } else {

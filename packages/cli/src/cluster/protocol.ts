@@ -65,7 +65,10 @@ export interface ShardState {
   shards: number;
   f: number;
   metric: string;
+  /** Items this shard holds. */
   items: number;
+  /** The whole set's largest item id + 1 (what AnnoyIndex.getNItems means). */
+  setItems: number;
   trees: number;
   labels: boolean;
   /** This server's generation of the shard (1 at start, +1 per hot swap; counted per server). */

@@ -165,7 +165,8 @@ export class AnnoyServer {
     const errors: string[] = [];
     for (const n of names) {
       try {
-        results.push(await this.registry.reload(n, { path, reason }));
+        // In a cluster, a shard of a sharded folder reloads from the folder's current build.
+        results.push(await this.registry.reload(n, { path: path ?? this.#cluster?.reloadPath(n), reason }));
         if (path !== undefined) this.#watcher?.refresh(n);
       } catch (e) {
         errors.push(`${n}: ${(e as Error).message}`);

@@ -109,14 +109,15 @@ function readToken(file: string | undefined): string | undefined {
 }
 
 export async function execute({ values, positionals }: Parsed): Promise<void> {
-  const cluster = natsOptions(values);
-  if (positionals.length === 0 && !cluster) throw new UsageError('serve: missing INDEX (see annoy-ts serve --help)');
-  const indexes = positionals.map(indexSpec);
+  const specs = positionals.map(indexSpec);
   const seen = new Set<string>();
-  for (const { name } of indexes) {
+  for (const { name } of specs) {
     if (seen.has(name)) throw new UsageError(`serve: two indexes are named ${JSON.stringify(name)}: name them with NAME=FILE`);
     seen.add(name);
   }
+  const joined = natsOptions(values, specs); // with --nats, a sharded folder becomes one index per served shard
+  if (specs.length === 0 && !joined) throw new UsageError('serve: missing INDEX (see annoy-ts serve --help)');
+  const indexes = joined?.indexes ?? specs;
   const threads = str(values, 'threads') ?? 'auto';
   if (threads !== 'auto' && threads !== '0') throw new UsageError(`--threads must be auto or 0, got ${JSON.stringify(threads)}`);
   const port = intOption(str(values, 'port'), 'port', 0, 8080);
@@ -134,7 +135,7 @@ export async function execute({ values, positionals }: Parsed): Promise<void> {
     watch: values['watch'] === true,
     logRequests: values['log-requests'] === true,
     log,
-    cluster,
+    cluster: joined?.options,
     load: {
       f: dimensionOption(str(values, 'f')),
       metric: metricText === undefined ? undefined : metricOption(metricText),
