@@ -3,10 +3,6 @@ import type { Batch, WalkWorkspace } from '../index-memory.ts';
 import type { Records } from '../records.ts';
 import { NodeQueue, TopK } from './heap.ts';
 
-// WalkWorkspace moved to index-memory.ts (beside the other regions of an index's memory); re-exported
-// for importers written before the move.
-export type { WalkWorkspace };
-
 export interface SearchResult {
   ids: number[];
   distances: number[];

@@ -5,13 +5,13 @@
 // (SharedArrayBuffer) can share an index with Web Workers too.
 import { AnnoyIndex } from '../annoy-index.ts';
 import { AnnoyArgumentError, AnnoyStateError } from '../errors.ts';
-import type { Batch, SearchMemory } from '../index-memory.ts';
+import type { Batch, SearchMemory, WalkWorkspace } from '../index-memory.ts';
 import type { WasmMemory } from '../kernels/kernels.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
 import { Arena, Records } from '../records.ts';
 import { describeRecords, recordsIn, type SharedRecords } from './regions.ts';
-import { allocateWalkWorkspace, maxQueue, type WalkWorkspace } from '../search/search.ts';
+import { allocateWalkWorkspace, maxQueue } from '../search/search.ts';
 
 /** Marks a SharedIndex (and its layout's version) among whatever else a thread may receive. */
 const KIND = 'annoy-ts/shared-index@1';
