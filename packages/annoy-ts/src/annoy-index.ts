@@ -88,7 +88,7 @@ export class AnnoyIndex {
     if (typeof fOrSidecar === 'object' && fOrSidecar !== null) {
       const source = byteView(bytes);
       // The checksum is not computed here (the caller has the bytes in hand; checkAgainstSidecar can).
-      const sidecar = checkAgainstSidecar(source, fOrSidecar, { verifyChecksum: false, file: 'the index' });
+      const sidecar = checkAgainstSidecar(source, fOrSidecar, { verifyChecksum: false });
       const index = new this(sidecar.f, sidecar.metric);
       index.copyIn(source);
       return index;

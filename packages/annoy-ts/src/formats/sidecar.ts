@@ -195,7 +195,7 @@ export interface SidecarCheckOptions {
   crc?: number;
   /** How to compute the CRC-32: default the portable JavaScript one; under Node, `crc32` from 'annoy-ts' is native and much faster. */
   crc32?: Crc32;
-  /** Names for messages: the index file and its sidecar (default "the index bytes" and "the sidecar"). */
+  /** Names for messages: the index file and its sidecar (default "the index" and "the sidecar"). */
   file?: string;
   sidecarFile?: string;
 }
@@ -209,7 +209,7 @@ export interface SidecarCheckOptions {
  */
 export function checkAgainstSidecar(bytes: Uint8Array, sidecar: Sidecar, options: SidecarCheckOptions = {}): Sidecar {
   if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
-  const { f, metric, verifyChecksum = true, crc, crc32 = crc32Portable, file = 'the index bytes', sidecarFile = 'the sidecar' } = options;
+  const { f, metric, verifyChecksum = true, crc, crc32 = crc32Portable, file = 'the index', sidecarFile = 'the sidecar' } = options;
   if (!(bytes instanceof Uint8Array)) throw new AnnoyArgumentError(`bytes must be a Uint8Array (or a Buffer), got ${describe(bytes)}`);
   if (typeof verifyChecksum !== 'boolean') throw new AnnoyArgumentError(`verifyChecksum must be true or false, got ${describe(verifyChecksum)}`);
   if (crc !== undefined && (typeof crc !== 'number' || !Number.isInteger(crc) || crc < 0 || crc > 0xffffffff)) {

@@ -233,7 +233,11 @@ export class AnnoyIndex extends PortableAnnoyIndex {
       return;
     }
     if (sidecar.f === this.f && sidecar.metric === this.metric) return;
-    if (sidecar.byteLength !== bytes.length || sidecar.checksum !== checksumOf(bytes)) return;
+    try {
+      checkAgainstSidecar(bytes, sidecar, { crc32 });
+    } catch {
+      return; // a sidecar of other bytes says nothing about these
+    }
     checkRequested(sidecar, where, this.f, this.metric);
   }
 }
