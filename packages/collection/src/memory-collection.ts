@@ -158,7 +158,7 @@ export class MemoryCollection {
       return { kind: seg === s.base ? 'base' : 'delta', nItems: seg.count, byteLength: ann.byteLength };
     });
     const mem = s.memtable;
-    parts.push(bytesOf(mem.ids.subarray(0, mem.count)), bytesOf(mem.vectors.subarray(0, mem.count * this.f)), mem.live.slice(0, mem.count));
+    parts.push(bytesOf(mem.ids.subarray(0, mem.count)), bytesOf(mem.rows.vectors.subarray(0, mem.count * this.f)), mem.live.slice(0, mem.count));
     const items: [number, Key, string | null][] = [];
     for (const info of s.keyMap.values()) items.push([info.id, info.key, info.attributes === null ? null : JSON.stringify(info.attributes)]);
     const itemsText = new TextEncoder().encode(JSON.stringify(items));

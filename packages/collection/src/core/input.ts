@@ -107,6 +107,11 @@ export function checkAttributes(attributes: unknown, maxLength: number, where: s
 
 /** JSON.stringify replacer: refuses what JSON would silently drop or change. */
 function jsonOnly(this: unknown, field: string, value: unknown): unknown {
+  // `this[field]` is the value before its toJSON() ran: a Date would silently become a string.
+  const original = (this as Record<string, unknown>)[field];
+  if (original !== value && original !== null && typeof original === 'object') {
+    throw new Error(`field ${JSON.stringify(field)} is ${describe(original)}, not a plain object (convert it to a string or number first)`);
+  }
   switch (typeof value) {
     case 'number':
       if (!Number.isFinite(value)) throw new Error(`field ${JSON.stringify(field)} is ${value}, which JSON cannot hold`);

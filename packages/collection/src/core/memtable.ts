@@ -4,12 +4,14 @@
 import type { MetricName } from 'annoy-ts';
 import { distanceKernels, withinDistance, type DistanceKernels } from './distance.ts';
 import { findId, type Hit, type ItemHolder, type ItemInfo } from './items.ts';
+import { RowStore, scanKind } from './rows.ts';
 
 export class Memtable implements ItemHolder {
   readonly f: number;
   readonly metric: MetricName;
   private readonly kernels: DistanceKernels;
-  vectors: Float32Array;
+  private readonly scan: 'dots' | 'squaredL2' | 'l1' | null;
+  readonly rows: RowStore;
   norms: Float32Array;
   ids: Float64Array;
   live: Uint8Array;
@@ -21,7 +23,8 @@ export class Memtable implements ItemHolder {
     this.f = f;
     this.metric = metric;
     this.kernels = distanceKernels(metric, f);
-    this.vectors = new Float32Array(capacity * f);
+    this.scan = scanKind(metric);
+    this.rows = new RowStore(f, capacity);
     this.norms = new Float32Array(capacity);
     this.ids = new Float64Array(capacity);
     this.live = new Uint8Array(capacity);
@@ -31,8 +34,8 @@ export class Memtable implements ItemHolder {
   append(info: ItemInfo, vector: Float32Array): number {
     if (this.count === this.ids.length) this.grow(Math.max(64, this.count * 2));
     const pos = this.count++;
-    this.vectors.set(vector, pos * this.f);
-    this.norms[pos] = this.kernels.norm(this.vectors, pos * this.f);
+    this.rows.vectors.set(vector, pos * this.f);
+    this.norms[pos] = this.kernels.norm(this.rows.vectors, pos * this.f);
     this.ids[pos] = info.id;
     this.live[pos] = 1;
     this.infos[pos] = info;
@@ -52,11 +55,11 @@ export class Memtable implements ItemHolder {
   }
 
   vectorAt(pos: number): number[] {
-    return Array.from(this.vectors.subarray(pos * this.f, (pos + 1) * this.f));
+    return Array.from(this.row(pos));
   }
 
   row(pos: number): Float32Array {
-    return this.vectors.subarray(pos * this.f, (pos + 1) * this.f);
+    return this.rows.vectors.subarray(pos * this.f, (pos + 1) * this.f);
   }
 
   /** A new buffer holding the rows with ids above `id` (the rows a build did not take). */
@@ -65,7 +68,7 @@ export class Memtable implements ItemHolder {
     while (from > 0 && this.ids[from - 1]! > id) from--;
     const n = this.count - from;
     const next = new Memtable(this.f, this.metric, Math.max(64, n * 2));
-    next.vectors.set(this.vectors.subarray(from * this.f, this.count * this.f));
+    next.rows.vectors.set(this.rows.vectors.subarray(from * this.f, this.count * this.f));
     next.norms.set(this.norms.subarray(from, this.count));
     next.ids.set(this.ids.subarray(from, this.count));
     next.live.set(this.live.subarray(from, this.count));
@@ -81,8 +84,15 @@ export class Memtable implements ItemHolder {
    */
   search(query: Float32Array, n: number, allowed: ((pos: number) => boolean) | null, maxDistance: number | null): Hit[] {
     if (n <= 0 || this.liveCount === 0) return [];
-    const k = this.kernels, f = this.f, v = this.vectors;
+    const k = this.kernels, f = this.f, v = this.rows.vectors, norms = this.norms;
     const qn = k.norm(query, 0);
+    // One SIMD pass over all rows (dead ones included: cheaper than skipping), then ranks in double.
+    const values = this.scan === null ? null : this.rows.scan(this.scan, query, this.count);
+    const rank = values === null
+      ? (p: number) => k.rank(query, qn, v, p * f, norms[p]!)
+      : this.metric === 'angular'
+        ? (p: number) => { const pq = qn * norms[p]!; return pq > 0 ? 2 - (2 * values[p]!) / Math.sqrt(pq) : 2; }
+        : this.metric === 'dot' ? (p: number) => -values[p]! : (p: number) => values[p]!;
     const limit = Math.min(n, this.liveCount);
     // A max-heap of the best `limit` ranks seen so far.
     const heapRank = new Float64Array(limit);
@@ -91,7 +101,7 @@ export class Memtable implements ItemHolder {
     const bound = maxDistance === null ? Infinity : slack(k.rankOf(maxDistance));
     for (let p = 0; p < this.count; p++) {
       if (!this.live[p] || (allowed !== null && !allowed(p))) continue;
-      const r = k.rank(query, qn, v, p * f, this.norms[p]!);
+      const r = rank(p);
       if (r > bound) continue;
       if (size < limit) {
         let i = size++;
@@ -122,7 +132,7 @@ export class Memtable implements ItemHolder {
     const hits: Hit[] = [];
     for (let j = 0; j < size; j++) {
       const p = heapPos[j]!;
-      const distance = k.exact(query, qn, v, p * f, this.norms[p]!);
+      const distance = k.exact(query, qn, v, p * f, norms[p]!);
       if (maxDistance !== null && !withinDistance(this.metric, distance, maxDistance)) continue;
       hits.push({ info: this.infos[p]!, distance, part: this, pos: p });
     }
@@ -130,15 +140,13 @@ export class Memtable implements ItemHolder {
   }
 
   private grow(capacity: number): void {
-    const vectors = new Float32Array(capacity * this.f);
-    vectors.set(this.vectors.subarray(0, this.count * this.f));
+    this.rows.reserve(capacity);
     const norms = new Float32Array(capacity);
     norms.set(this.norms.subarray(0, this.count));
     const ids = new Float64Array(capacity);
     ids.set(this.ids.subarray(0, this.count));
     const live = new Uint8Array(capacity);
     live.set(this.live.subarray(0, this.count));
-    this.vectors = vectors;
     this.norms = norms;
     this.ids = ids;
     this.live = live;
