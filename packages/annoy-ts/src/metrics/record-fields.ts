@@ -5,9 +5,10 @@
 // the record's end (K), and every reader uses the struct's offsets. Here each struct is a table
 // of fields (byte offset, type, which records use it); from it come the record size, children
 // word, leaf capacity and vector words of every metric (measureRecord), the (metric, f)
-// candidates of layout inference (dimensionOfRecord), the offsets the metrics and the TypeScript
-// kernels read, and the constants of the AssemblyScript kernels, which tools/build-wasm.mjs
-// writes to kernels/assembly/record-fields.ts (a unit test fails when they disagree).
+// candidates of record layout inference (dimensionOfRecord), the offsets the metrics and the
+// TypeScript kernels read, and the constants of the AssemblyScript kernels, which
+// tools/build-wasm.mjs writes to kernels/assembly/record-fields.ts (a unit test fails when they
+// disagree).
 //
 // This module imports nothing, so the kernels, the metrics and the build tool can all read it.
 
