@@ -46,6 +46,8 @@ export interface WalkWorkspace {
   queue: number;
   /** Entries the queue holds. */
   queueCapacity: number;
+  /** A filtered walk's allowed-set bitset: one bit per item (see search/filter.ts). */
+  allowed: number;
 }
 
 const BATCH = 4096;

@@ -35,6 +35,38 @@ export interface Kernels {
   readonly walk: ((kind: DistanceKind, w: WalkArgs) => number) | null;
   /** Sets the walk's queue capacity (entries); a walk that needs more returns -1. */
   setQueueCapacity(entries: number): void;
+  /**
+   * The walk restricted to allowed items, resumable, with a budget (WebAssembly only; null for the
+   * JavaScript kernels): see walkFiltered() in assembly/kernels.ts. Returns the number of distinct
+   * allowed candidates found so far, or -1 when the queue was too small.
+   */
+  readonly filteredWalk: ((kind: DistanceKind, w: FilteredWalkArgs) => number) | null;
+  /** Where the last filtered walk stands: allowed leaf items met, leaf items met, queue entries left. */
+  filteredProgress(): FilteredProgress;
+  /**
+   * The exact scan of a filtered search (WebAssembly only; null for the JavaScript kernels): see
+   * scanAllowed() in assembly/kernels.ts. Returns how many items it kept.
+   */
+  readonly scan: ((kind: DistanceKind, s: ScanArgs) => number) | null;
+}
+
+/** Byte offsets and sizes of an exact scan: the allowed-set bitset, the bound, k and where results go. */
+export interface ScanArgs {
+  query: number; n: number; base: number; stride: number; nItems: number; allowed: number;
+  keep: number; k: number; heap: number; candidates: number; distances: number;
+}
+
+/** The filtered walk's arguments: the walk's, plus a budget, the allowed-set bitset and whether to resume (distances 0: none computed). */
+export interface FilteredWalkArgs extends WalkArgs {
+  budget: number;
+  allowed: number;
+  resume: boolean;
+}
+
+export interface FilteredProgress {
+  collected: number;
+  visited: number;
+  queued: number;
 }
 
 /** Byte offsets and sizes the walk works with (see walk() in assembly/kernels.ts). */
@@ -87,6 +119,9 @@ export function jsKernels(views: KernelViews): Kernels {
     hamming: popcount,
     walk: null,
     setQueueCapacity: () => {},
+    filteredWalk: null,
+    filteredProgress: () => ({ collected: 0, visited: 0, queued: 0 }),
+    scan: null,
     dotExactMany: (a, base, stride, off, ids, count, out, n) => each(base, stride, off, ids, count, out, (x) => exactDot(a, x, n)),
     centroidUpdate,
     twoMeansRefine: (kind, p, q, base, stride, off, ids, count, n, out) => {
@@ -152,13 +187,32 @@ export function jsKernels(views: KernelViews): Kernels {
 type WalkExport = (q: number, n: number, base: number, stride: number, nItems: number, K: number, roots: number, nRoots: number,
   limit: number, seen: number, stamp: number, cand: number, dist: number, queue: number) => number;
 
-/** The module's exports: the kernels as the interface lists them, plus one walk per metric. */
-type KernelExports = Omit<Kernels, 'kind' | 'walk'> & {
+type ScanExport = (q: number, n: number, base: number, stride: number, nItems: number, allowed: number, keep: number, k: number,
+  heap: number, cand: number, dist: number) => number;
+
+type FilteredWalkExport = (q: number, n: number, base: number, stride: number, nItems: number, K: number, roots: number, nRoots: number,
+  limit: number, budget: number, seen: number, stamp: number, cand: number, dist: number, queue: number, allowed: number, resume: number) => number;
+
+/** The module's exports: the kernels as the interface lists them, plus one walk and one filtered walk per metric. */
+type KernelExports = Omit<Kernels, 'kind' | 'walk' | 'filteredWalk' | 'filteredProgress' | 'scan'> & {
   searchAngular: WalkExport;
   searchEuclidean: WalkExport;
   searchManhattan: WalkExport;
   searchDot: WalkExport;
   searchHamming: WalkExport;
+  filteredAngular: FilteredWalkExport;
+  filteredEuclidean: FilteredWalkExport;
+  filteredManhattan: FilteredWalkExport;
+  filteredDot: FilteredWalkExport;
+  filteredHamming: FilteredWalkExport;
+  filteredCollected(): number;
+  filteredVisited(): number;
+  filteredQueueSize(): number;
+  scanAngular: ScanExport;
+  scanEuclidean: ScanExport;
+  scanManhattan: ScanExport;
+  scanDot: ScanExport;
+  scanHamming: ScanExport;
 };
 
 /** The parts of the WebAssembly API used here (typed locally so no DOM typings leak into ours). */
@@ -274,9 +328,15 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
   const compiledModule = choice === 'js' ? null : kernelModule();
   if (!compiledModule || !WASM) return null;
   const k = new WASM.Instance(compiledModule.module, { env: { memory } }).exports as KernelExports;
-  const { searchAngular, searchEuclidean, searchManhattan, searchDot, searchHamming, ...kernels } = k;
+  const {
+    searchAngular, searchEuclidean, searchManhattan, searchDot, searchHamming,
+    filteredAngular, filteredEuclidean, filteredManhattan, filteredDot, filteredHamming,
+    filteredCollected, filteredVisited, filteredQueueSize, scanAngular, scanEuclidean, scanManhattan, scanDot, scanHamming, ...kernels
+  } = k;
   // Indexed by DistanceKind.
   const walks: WalkExport[] = [searchAngular, searchEuclidean, searchManhattan, searchDot, searchHamming];
+  const filteredWalks: FilteredWalkExport[] = [filteredAngular, filteredEuclidean, filteredManhattan, filteredDot, filteredHamming];
+  const scans: ScanExport[] = [scanAngular, scanEuclidean, scanManhattan, scanDot, scanHamming];
   return {
     ...kernels,
     kind: 'wasm-simd',
@@ -284,6 +344,13 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
       const fn = walks[kind];
       return fn(w.query, w.n, w.base, w.stride, w.nItems, w.leafCapacity, w.roots, w.nRoots, w.limit, w.seen, w.stamp, w.candidates, w.distances, w.queue);
     },
+    filteredWalk: (kind, w) => {
+      const fn = filteredWalks[kind];
+      return fn(w.query, w.n, w.base, w.stride, w.nItems, w.leafCapacity, w.roots, w.nRoots, w.limit, w.budget, w.seen, w.stamp,
+        w.candidates, w.distances, w.queue, w.allowed, w.resume ? 1 : 0);
+    },
+    filteredProgress: () => ({ collected: filteredCollected(), visited: filteredVisited(), queued: filteredQueueSize() }),
+    scan: (kind, a) => scans[kind](a.query, a.n, a.base, a.stride, a.nItems, a.allowed, a.keep, a.k, a.heap, a.candidates, a.distances),
   };
 }
 

@@ -546,3 +546,204 @@ export function searchDot(q: usize, n: i32, base: usize, stride: i32, nItems: i3
 export function searchHamming(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize): i32 {
   return walk(HAMMING, q, n, base, stride, nItems, K, roots, nRoots, limit, seen, stamp, cand, dist, queue);
 }
+
+// ---------------------------------------------------------------- filtered search
+//
+// The walk above, restricted to the items allowed by the bitset at `allowed` (bit i & 31 of the
+// u32 word at allowed + 4·(i >> 5): item i; the allowed-set bitset of search/filter.ts copied into
+// this memory, or all ones): a leaf item counts toward `limit` only when it is allowed, and only
+// allowed items become candidates — disallowed ones cost a bit test, not a distance. The walk also
+// stops once `budget` leaf items (allowed or not, duplicates counted) were met, and it can be
+// resumed: resume = 1 continues from the queue, counters and candidates that the previous call on
+// the same workspace left (a radius search widens its walk round by round; a predicate filter is
+// asked in JavaScript about each round's candidates). Returns the number of distinct allowed
+// candidates in cand[0 … found); this call computed dist[j] for the ones it added, unless dist = 0.
+// -1: the queue was too small (the caller starts again with room).
+
+/** The state a resumed walk continues from (one walk per instance: one per thread). */
+let fSize: i32 = 0;
+let fFound: i32 = 0;
+let fCollected: f64 = 0;
+let fVisited: f64 = 0;
+
+/** Allowed leaf items the current filtered walk has met (duplicates counted). */
+export function filteredCollected(): f64 { return fCollected; }
+/** Leaf items the current filtered walk has met (allowed or not, duplicates counted). */
+export function filteredVisited(): f64 { return fVisited; }
+/** Entries left in its queue (0: every tree was walked to the end). */
+export function filteredQueueSize(): i32 { return fSize; }
+
+// @ts-ignore: decorator
+@inline function inBitset(allowed: usize, item: i32): bool {
+  return ((load<u32>(allowed + (<usize>(item >>> 5) << 2)) >>> (<u32>item & 31)) & 1) != 0;
+}
+
+// @ts-ignore: decorator
+@inline function walkFiltered(
+  kind: i32, q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32,
+  limit: f64, budget: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize, allowed: usize, resume: i32,
+): i32 {
+  const cw: usize = kind == ANGULAR ? ANGULAR_CHILDREN : kind == EUCLIDEAN || kind == MANHATTAN ? MINKOWSKI_CHILDREN : kind == DOT ? DOT_CHILDREN : HAMMING_CHILDREN;
+  const initial: f32 = kind == HAMMING ? 0 : Infinity;
+  let size: i32 = 0, found: i32 = 0;
+  let collected: f64 = 0, visited: f64 = 0;
+  if (resume != 0) {
+    size = fSize; found = fFound; collected = fCollected; visited = fVisited;
+  } else {
+    if (nRoots + 2 > queueCap) return -1;
+    for (let r = 0; r < nRoots; r++) qPush(queue, size++, initial, load<i32>(roots + (<usize>r << 2)));
+  }
+  const from = found;
+  while (collected < limit && visited < budget && size > 0) {
+    const d = load<f32>(queue), node = load<i32>(queue, 4);
+    size--;
+    if (size > 0) qPopInto(queue, size);
+    const rec = base + <usize>node * <usize>stride;
+    const nd = load<i32>(rec);
+    if (nd <= K) {
+      // An item reached as its own root (nd = 1), or a leaf of nd item ids.
+      const single = nd == 1 && node < nItems;
+      const count = single ? 1 : nd;
+      visited += <f64>count;
+      for (let j = 0; j < count; j++) {
+        const item = single ? node : load<i32>(rec + cw + (<usize>j << 2));
+        if (!inBitset(allowed, item)) continue;
+        collected += 1;
+        const s = seen + (<usize>item << 2);
+        if (load<u32>(s) == stamp) continue;
+        store<u32>(s, stamp);
+        // Holes (n_descendants 0) reach here through a root leaf's zero padding: skip them.
+        if (!single && load<i32>(base + <usize>item * <usize>stride) != 1) continue;
+        store<i32>(cand + (<usize>found << 2), item);
+        found++;
+      }
+    } else {
+      if (size + 2 > queueCap) return -1;
+      const m = margin(kind, rec, q, n);
+      const c0 = load<i32>(rec + cw), c1 = load<i32>(rec + cw, 4);
+      if (kind == HAMMING) {
+        qPush(queue, size++, m == 1 ? d : d - 1, c1);
+        qPush(queue, size++, m == 0 ? d : d - 1, c0);
+      } else {
+        qPush(queue, size++, Mathf.min(d, m), c1);
+        qPush(queue, size++, Mathf.min(d, -m), c0);
+      }
+    }
+  }
+  fSize = size; fFound = found; fCollected = collected; fVisited = visited;
+  if (dist != 0) {
+    for (let j = from; j < found; j++) {
+      const item = load<i32>(cand + (<usize>j << 2));
+      store<f32>(dist + (<usize>j << 2), distance(kind, q, base + <usize>item * <usize>stride, n));
+    }
+  }
+  return found;
+}
+
+export function filteredAngular(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, budget: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize, allowed: usize, resume: i32): i32 {
+  return walkFiltered(ANGULAR, q, n, base, stride, nItems, K, roots, nRoots, limit, budget, seen, stamp, cand, dist, queue, allowed, resume);
+}
+export function filteredEuclidean(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, budget: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize, allowed: usize, resume: i32): i32 {
+  return walkFiltered(EUCLIDEAN, q, n, base, stride, nItems, K, roots, nRoots, limit, budget, seen, stamp, cand, dist, queue, allowed, resume);
+}
+export function filteredManhattan(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, budget: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize, allowed: usize, resume: i32): i32 {
+  return walkFiltered(MANHATTAN, q, n, base, stride, nItems, K, roots, nRoots, limit, budget, seen, stamp, cand, dist, queue, allowed, resume);
+}
+export function filteredDot(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, budget: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize, allowed: usize, resume: i32): i32 {
+  return walkFiltered(DOT, q, n, base, stride, nItems, K, roots, nRoots, limit, budget, seen, stamp, cand, dist, queue, allowed, resume);
+}
+export function filteredHamming(q: usize, n: i32, base: usize, stride: i32, nItems: i32, K: i32, roots: usize, nRoots: i32, limit: f64, budget: f64, seen: usize, stamp: u32, cand: usize, dist: usize, queue: usize, allowed: usize, resume: i32): i32 {
+  return walkFiltered(HAMMING, q, n, base, stride, nItems, K, roots, nRoots, limit, budget, seen, stamp, cand, dist, queue, allowed, resume);
+}
+
+// ---------------------------------------------------------------- the exact scan of a filtered search
+//
+// When few items are allowed, computing the distance of every allowed item beats any walk. The
+// allowed set is the bitset at `allowed` (as above; all ones when only a radius restricts the
+// search). Holes are skipped; distances above `keep` are dropped. With k > 0 the k nearest are
+// kept in a max-heap at `heap` (k entries: f32 distance, i32 id; the worst on top); with k = 0
+// every kept item goes to cand/dist. Returns how many were kept.
+
+// @ts-ignore: decorator
+@inline function heapReplaceTop(heap: usize, size: i32, d: f32, id: i32): void {
+  let i = 0;
+  while (true) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    let ce = heap + (<usize>c << 3);
+    if (c + 1 < size) {
+      const re = ce + 8;
+      if (before(load<f32>(re), load<i32>(re, 4), load<f32>(ce), load<i32>(ce, 4))) { c++; ce = re; }
+    }
+    const cd = load<f32>(ce), ci = load<i32>(ce, 4);
+    if (!before(cd, ci, d, id)) break;
+    const e = heap + (<usize>i << 3);
+    store<f32>(e, cd);
+    store<i32>(e, ci, 4);
+    i = c;
+  }
+  const e = heap + (<usize>i << 3);
+  store<f32>(e, d);
+  store<i32>(e, id, 4);
+}
+
+// @ts-ignore: decorator
+@inline function scanAllowed(
+  kind: i32, q: usize, n: i32, base: usize, stride: i32, nItems: i32, allowed: usize, keep: f32, k: i32, heap: usize, cand: usize, dist: usize,
+): i32 {
+  let kept = 0;
+  const words = (nItems + 31) >>> 5;
+  for (let w = 0; w < words; w++) {
+    let word = load<u32>(allowed + (<usize>w << 2));
+    while (word != 0) {
+      const item = (w << 5) | <i32>ctz(word);
+      word &= word - 1;
+      if (item >= nItems) break;
+      const rec = base + <usize>item * <usize>stride;
+      if (load<i32>(rec) != 1) continue;
+      const d = distance(kind, q, rec, n);
+      if (!(d <= keep)) continue;
+      if (k == 0) {
+        store<i32>(cand + (<usize>kept << 2), item);
+        store<f32>(dist + (<usize>kept << 2), d);
+        kept++;
+      } else if (kept < k) {
+        // Sift up: the heap's top is its worst entry (larger distance, then larger id).
+        let i = kept++;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          const pe = heap + (<usize>parent << 3);
+          const pd = load<f32>(pe), pi = load<i32>(pe, 4);
+          if (!before(d, item, pd, pi)) break;
+          const e = heap + (<usize>i << 3);
+          store<f32>(e, pd);
+          store<i32>(e, pi, 4);
+          i = parent;
+        }
+        const e = heap + (<usize>i << 3);
+        store<f32>(e, d);
+        store<i32>(e, item, 4);
+      } else if (d < load<f32>(heap)) {
+        // Items come in increasing id order: an equal distance never beats the top.
+        heapReplaceTop(heap, k, d, item);
+      }
+    }
+  }
+  return kept;
+}
+
+export function scanAngular(q: usize, n: i32, base: usize, stride: i32, nItems: i32, allowed: usize, keep: f32, k: i32, heap: usize, cand: usize, dist: usize): i32 {
+  return scanAllowed(ANGULAR, q, n, base, stride, nItems, allowed, keep, k, heap, cand, dist);
+}
+export function scanEuclidean(q: usize, n: i32, base: usize, stride: i32, nItems: i32, allowed: usize, keep: f32, k: i32, heap: usize, cand: usize, dist: usize): i32 {
+  return scanAllowed(EUCLIDEAN, q, n, base, stride, nItems, allowed, keep, k, heap, cand, dist);
+}
+export function scanManhattan(q: usize, n: i32, base: usize, stride: i32, nItems: i32, allowed: usize, keep: f32, k: i32, heap: usize, cand: usize, dist: usize): i32 {
+  return scanAllowed(MANHATTAN, q, n, base, stride, nItems, allowed, keep, k, heap, cand, dist);
+}
+export function scanDot(q: usize, n: i32, base: usize, stride: i32, nItems: i32, allowed: usize, keep: f32, k: i32, heap: usize, cand: usize, dist: usize): i32 {
+  return scanAllowed(DOT, q, n, base, stride, nItems, allowed, keep, k, heap, cand, dist);
+}
+export function scanHamming(q: usize, n: i32, base: usize, stride: i32, nItems: i32, allowed: usize, keep: f32, k: i32, heap: usize, cand: usize, dist: usize): i32 {
+  return scanAllowed(HAMMING, q, n, base, stride, nItems, allowed, keep, k, heap, cand, dist);
+}
