@@ -9,6 +9,7 @@ const COMMANDS: readonly (readonly [name: string, summary: string, load: () => P
   ['info', 'f, metric, items, trees, size, record layout and sidecar status (or infer f and metric)', () => import('./commands/info.ts')],
   ['eval', 'recall@k against exact search on a sample of queries, and queries per second', () => import('./commands/eval.ts')],
   ['serve', 'an HTTP query service for one or more indexes, with hot index swaps', () => import('./commands/serve.ts')],
+  ['collection', 'a durable collection: keys, vectors, attributes; upsert/delete/query/compact/info', () => import('./commands/collection.ts')],
 ];
 
 export const USAGE = `annoy-ts — build, query, inspect, evaluate and serve Annoy indexes
@@ -16,7 +17,7 @@ export const USAGE = `annoy-ts — build, query, inspect, evaluate and serve Ann
 Usage: annoy-ts <command> [options]
 
 Commands:
-${COMMANDS.map(([name, summary]) => `  ${name.padEnd(7)}${summary}`).join('\n')}
+${COMMANDS.map(([name, summary]) => `  ${name.padEnd(12)}${summary}`).join('\n')}
 
 Run 'annoy-ts <command> --help' for the options of a command.
 Exit codes: 0 ok, 1 failure (files, data), 2 usage error (the command line). --debug shows stack traces.

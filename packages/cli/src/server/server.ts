@@ -14,6 +14,7 @@ import { search, type SearchMode, type Target } from './search.ts';
 import { IndexWatcher } from './watch.ts';
 import { registerClusterRoutes } from '../cluster/http.ts';
 import { ClusterNode, type NodeOptions } from '../cluster/node.ts';
+import { CollectionService, type CollectionMount } from './collections.ts';
 
 export interface ServeOptions {
   /** The indexes to serve, by name. */
@@ -43,6 +44,8 @@ export interface ServeOptions {
    * endpoints answer for the whole cluster (scatter-gather over every shard).
    */
   cluster?: NodeOptions;
+  /** Collections to serve (see collections.ts): opened at start, closed at close. */
+  collections?: CollectionMount[];
 }
 
 interface QueryBody {
@@ -84,6 +87,7 @@ export class AnnoyServer {
   #port: number;
   #watcher: IndexWatcher | null = null;
   #cluster: ClusterNode | null = null;
+  #collections: CollectionService | null = null;
   #closing: Promise<void> | null = null;
   #draining = false;
   #inFlight = 0;
@@ -129,8 +133,13 @@ export class AnnoyServer {
         const context = { registry: server.registry, searchMode: server.searchMode, limits: server.limits, metrics: server.metrics.registry, log: server.#log };
         server.#cluster = await ClusterNode.join(context, options.cluster);
       }
+      if (options.collections?.length) {
+        server.#collections = await CollectionService.open(options.collections, (name, e) => server.#log(`collection ${name}: background rebuild failed: ${e.message}`));
+        server.#collections.register(server.app, buildSchemas(server.limits), server.limits, options.token !== undefined);
+      }
       await server.app.listen({ host: server.host, port: server.#port });
     } catch (error) {
+      await server.#collections?.close().catch(() => undefined);
       await server.#cluster?.close().catch(() => undefined);
       await server.registry.close().catch(() => undefined);
       await server.app.close().catch(() => undefined);
@@ -193,6 +202,7 @@ export class AnnoyServer {
       }
       await this.#cluster?.close();
       await this.registry.close();
+      await this.#collections?.close();
     })();
     return this.#closing;
   }
@@ -350,6 +360,7 @@ export class AnnoyServer {
 
     const version = packageVersion();
     const spec = openApi(s, limits, version, token !== undefined);
+    if (this.options.collections?.length) Object.assign(spec.paths as object, CollectionService.openApiPaths(s, limits, token !== undefined));
 
     app.get('/health', { config: { public: true }, schema: { response: { 200: s.health } } }, async () => ({
       status: 'ok', indexes: this.registry.names().length, uptimeSeconds: (Date.now() - this.#started) / 1000,

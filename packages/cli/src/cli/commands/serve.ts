@@ -26,6 +26,7 @@ export const spec: CommandSpec = {
     'drain-timeout': { type: 'string' },
     'log-requests': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    collection: { type: 'string', multiple: true },
     ...INDEX_OPTIONS,
     ...NATS_OPTIONS,
   },
@@ -45,6 +46,11 @@ Endpoints:
   GET  /v1/indexes/NAME/items/ID     the stored vector (and label) of an item
   POST /v1/indexes/NAME/reload       admin: load the file again (or {"path": "new.ann"}) and swap
   POST /v1/reload                    admin: reload every index
+  GET  /v1/collections[/NAME]        collections (--collection): items, index segments
+  PUT  /v1/collections/NAME/items    {"items": [{"key", "vector", "attributes"}]}: insert or replace (token)
+  DELETE /v1/collections/NAME/items  {"keys": [...]} (token)
+  POST /v1/collections/NAME/query    {"vector", "k", "searchK", "filter", "maxDistance", "includeVectors"}
+  POST /v1/collections/NAME/compact  rebuild the collection's index (token)
   GET  /metrics                      Prometheus metrics
   GET  /openapi.json                 the OpenAPI 3.1 description
 
@@ -69,6 +75,8 @@ Options:
       --max-in-flight N   most queries answered at once; more get 503 (default 10000)
       --drain-timeout S   on SIGTERM, seconds to let running requests finish (default 10)
       --log-requests      log every request (JSON lines on stdout)
+      --collection NAME=DIR  serve the collection in DIR (repeatable; see annoy-ts collection
+                          --help); its writes need the token (refused without --token-file)
 ${INDEX_HELP}
   -q, --quiet             no log lines on stderr (startup, swaps, rejected files)
       --debug             stack traces on errors
@@ -116,7 +124,12 @@ export async function execute({ values, positionals }: Parsed): Promise<void> {
     seen.add(name);
   }
   const joined = natsOptions(values, specs); // with --nats, a sharded folder becomes one index per served shard
-  if (specs.length === 0 && !joined) throw new UsageError('serve: missing INDEX (see annoy-ts serve --help)');
+  const collections = ((values['collection'] as string[] | undefined) ?? []).map((arg) => {
+    const eq = arg.indexOf('=');
+    if (eq <= 0 || !NAME.test(arg.slice(0, eq))) throw new UsageError(`--collection must be NAME=DIR (a name is letters, digits, '.', '_' or '-'), got ${JSON.stringify(arg)}`);
+    return { name: arg.slice(0, eq), dir: arg.slice(eq + 1) };
+  });
+  if (specs.length === 0 && !joined && collections.length === 0) throw new UsageError('serve: missing INDEX (see annoy-ts serve --help)');
   const indexes = joined?.indexes ?? specs;
   const threads = str(values, 'threads') ?? 'auto';
   if (threads !== 'auto' && threads !== '0') throw new UsageError(`--threads must be auto or 0, got ${JSON.stringify(threads)}`);
@@ -129,7 +142,7 @@ export async function execute({ values, positionals }: Parsed): Promise<void> {
     if (!quiet) process.stderr.write(`annoy-ts serve: ${line}\n`);
   };
   const serveOptions: ServeOptions = {
-    indexes, host, port,
+    indexes, host, port, collections,
     token: readToken(str(values, 'token-file')),
     search: threads === '0' ? 'main' : 'workers',
     watch: values['watch'] === true,
