@@ -66,18 +66,24 @@ async function findDriver(): Promise<Opener> {
       if (!Database) throw new Error('no Database class');
       return (path) => {
         const db = name === 'node:sqlite' ? new Database(path, { timeout: 0 }) : new Database(path, { create: true });
+        // bun:sqlite keeps the file (and its lock) open while a prepared statement lives: finalize them on close.
+        const statements: { finalize?: () => void }[] = [];
         return {
           driver: name,
           exec: (sql) => void db.exec(sql),
           prepare: (sql) => {
             const s = db.prepare(sql);
+            statements.push(s as { finalize?: () => void });
             return {
               run: (...p) => void s.run(...p),
               get: (...p) => (s.get(...p) ?? undefined) as SqlRow | undefined,
               all: (...p) => s.all(...p) as SqlRow[],
             };
           },
-          close: () => db.close(),
+          close: () => {
+            for (const s of statements) s.finalize?.();
+            db.close();
+          },
         };
       };
     } catch (e) {
