@@ -325,7 +325,11 @@ export class ClusterNode {
    */
   stopServing(): Promise<void> {
     this.#draining ??= (async () => {
-      if (this.#service && !this.nc.isClosed()) await this.#service.stop().catch(() => undefined);
+      if (this.#service && !this.nc.isClosed()) {
+        const stopped = this.#service.stop().catch(() => undefined);
+        // While NATS is away nothing can be routed here: do not wait for a reconnection to drain.
+        if (this.client.watch.up) await stopped;
+      }
       if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     })();
     return this.#draining;
@@ -336,7 +340,9 @@ export class ClusterNode {
     if (this.#closed) return;
     this.#closed = true;
     await this.client.close();
-    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    if (!this.nc.isClosed() && this.client.watch.up) await this.nc.drain().catch(() => undefined);
+    // drain() can resolve without closing (e.g. the connection dropped meanwhile): close, which also stops reconnecting.
+    if (!this.nc.isClosed()) await this.nc.close();
   }
 }
 

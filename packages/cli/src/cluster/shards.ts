@@ -21,6 +21,8 @@ interface ShardSlot {
   index: string;
   dir: string;
   shard: number;
+  /** Shards in the set this server joined (a reload must keep the layout). */
+  shards: number;
 }
 
 /** One build of a set, as read from its manifest. */
@@ -86,7 +88,7 @@ export class ShardSets implements ShardSource {
       const build = sets.#read(spec.path);
       for (const shard of chosenShards(shardFlag, build.manifest, spec.path)) {
         const name = `${spec.name}.shard-${shard}`;
-        sets.#slots.set(name, { index: spec.name, dir: spec.path, shard });
+        sets.#slots.set(name, { index: spec.name, dir: spec.path, shard, shards: build.manifest.shards.length });
         const path = join(spec.path, build.manifest.shards[shard].file);
         sets.#fileSet.set(path, build.set);
         indexes.push({ name, path });
@@ -131,8 +133,11 @@ export class ShardSets implements ShardSource {
     const s = this.#slots.get(slot);
     if (!s) return undefined;
     const build = this.#read(s.dir);
+    const count = build.manifest.shards.length;
+    if (count !== s.shards) {
+      throw new ClusterError('mismatch', `${s.dir} now lists ${count} shards, and this server joined a set of ${s.shards}: a new layout is served by new servers (or under a new index name)`);
+    }
     const entry = build.manifest.shards[s.shard];
-    if (!entry) throw new ClusterError('mismatch', `${s.dir} now lists ${build.manifest.shards.length} shards: shard ${s.shard} is gone (serve the new layout from new servers)`);
     const path = join(s.dir, entry.file);
     this.#fileSet.set(path, build.set);
     return path;
