@@ -7,10 +7,17 @@ import { createIndexMemory, type IndexMemory, type SearchMemory } from './index-
 import { createMetric, describe } from './metrics/index.ts';
 import type { Metric, MetricName } from './metrics/metric.ts';
 import { KISS64_DEFAULT_SEED } from './random/kiss64.ts';
+import type { AllowedIds, IdPredicate } from './search/filter.ts';
+import { checkNeighbourCount, checkQueryOptions, type CheckedQuery, type QueryOptions } from './search/options.ts';
 import { reuseWalkWorkspace, Searcher, type SearchResult } from './search/search.ts';
-import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from './validate.ts';
+import { checkBoolean, checkItemId, checkSearchK, checkVector } from './validate.ts';
 
-export type { BuildProgress, MetricName, SearchResult };
+export type { BuildProgress, MetricName, QueryOptions, SearchResult };
+
+/** Query options that ask for distances: the answer is { ids, distances }. */
+export type WithDistances = QueryOptions & { includeDistances: true };
+/** Query options without distances: the answer is the ids. */
+export type WithoutDistances = QueryOptions & { includeDistances?: false };
 
 /** @internal An index's searchable state, for the modules that share it with other threads (threads/share.ts). */
 export interface SearchState {
@@ -242,52 +249,133 @@ export class AnnoyIndex {
     this.searcher = null;
   }
 
-  /** The n nearest items to item `i`: ids, or { ids, distances } with includeDistances. */
+  /**
+   * The n nearest items to item `i`: ids, or { ids, distances } with includeDistances. Annoy's
+   * positional form (i, n, searchK, includeDistances), or an options object (i, n, { searchK,
+   * includeDistances, filter, maxDistance }): see QueryOptions and getNnsByVector.
+   */
   getNnsByItem(i: number, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByItem(i: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
   getNnsByItem(i: number, n: number, searchK?: number, includeDistances?: boolean): number[] | SearchResult;
-  getNnsByItem(i: number, n: number, searchK = -1, includeDistances = false): number[] | SearchResult {
+  getNnsByItem(i: number, n: number, options: WithDistances): SearchResult;
+  getNnsByItem(i: number, n: number, options: WithoutDistances): number[];
+  getNnsByItem(i: number, n: number, options: QueryOptions): number[] | SearchResult;
+  getNnsByItem(i: number, n: number, searchKOrOptions: number | QueryOptions = -1, includeDistances = false): number[] | SearchResult {
     const searcher = this.ready('getNnsByItem');
     this.checkExistingId(i);
+    const checked = this.checkQuery(n, searchKOrOptions, includeDistances);
+    return this.itemQuery(searcher, i, n, checked);
+  }
+
+  private itemQuery(searcher: Searcher, i: number, n: number, checked: CheckedQuery): number[] | SearchResult {
     const policy = this.policy;
     const { query, store, arena } = this.memory!;
     query.zeroRecord(0);
     const from = store.word(i) + policy.vectorWord;
     arena.i32.copyWithin(query.word(0) + policy.vectorWord, from, from + policy.vectorWords);
     policy.initRecord(query, 0);
-    return this.runSearch(searcher, n, searchK, includeDistances);
+    return this.runSearch(searcher, n, checked);
   }
 
-  /** The n nearest items to `vector`: ids, or { ids, distances } with includeDistances. */
+  /**
+   * The n nearest items to `vector`: ids, or { ids, distances } with includeDistances. Annoy's
+   * positional form (vector, n, searchK, includeDistances), or an options object:
+   *
+   * - `filter`: only these items may be returned — a predicate (id) => boolean, or the allowed ids
+   *   as a Set, an array, a typed array, or an AllowedIds built once for many calls;
+   * - `maxDistance`: only items within this distance (dot: with an inner product of at least it);
+   *   n may then be Infinity: every item in range the search reaches (searchK widens it);
+   * - `searchK`, `includeDistances` as in the positional form (with a filter, searchK counts
+   *   allowed candidates).
+   *
+   * ```ts
+   * index.getNnsByVector(v, 10, { filter: new Set([3, 5, 8, 13]) });
+   * index.getNnsByVector(v, Infinity, { maxDistance: 0.5, includeDistances: true });
+   * ```
+   */
   getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
   getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number, includeDistances?: boolean): number[] | SearchResult;
-  getNnsByVector(vector: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): number[] | SearchResult {
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithDistances): SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithoutDistances): number[];
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: QueryOptions): number[] | SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchKOrOptions: number | QueryOptions = -1, includeDistances = false): number[] | SearchResult {
     const searcher = this.ready('getNnsByVector');
     checkVector(vector, this.f, 'query vector');
+    return this.vectorQuery(searcher, vector, n, this.checkQuery(n, searchKOrOptions, includeDistances));
+  }
+
+  private vectorQuery(searcher: Searcher, vector: ArrayLike<number>, n: number, checked: CheckedQuery): number[] | SearchResult {
     this.policy.writeItem(searcher.query, 0, vector);
-    return this.runSearch(searcher, n, searchK, includeDistances);
+    return this.runSearch(searcher, n, checked);
   }
 
   /**
    * Many queries at once: `queries` is a matrix (a Float32Array/Float64Array of rows × f values) or
    * an array of vectors. Results come in input order; a bad query throws an error naming its position.
+   * Options as for getNnsByVector (a filter's ids become a bitset once for the whole batch).
    */
   getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK?: number, includeDistances?: false): number[][];
   getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
-  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK = -1, includeDistances = false): number[][] | SearchResult[] {
+  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, options: WithDistances): SearchResult[];
+  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, options: WithoutDistances): number[][];
+  getNnsByVectors(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, options: QueryOptions): number[][] | SearchResult[];
+  getNnsByVectors(
+    queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchKOrOptions: number | QueryOptions = -1, includeDistances = false,
+  ): number[][] | SearchResult[] {
     const rows = queryRows(queries, this.f);
-    return rows.map((row, k) => atPosition(k, () => this.getNnsByVector(row, n, searchK, includeDistances))) as number[][] | SearchResult[];
+    if (rows.length === 0) return [];
+    const checked = this.checkQuery(n, searchKOrOptions, includeDistances);
+    return rows.map((row, k) => atPosition(k, () => {
+      const searcher = this.ready('getNnsByVector');
+      checkVector(row, this.f, 'query vector');
+      return this.vectorQuery(searcher, row, n, checked);
+    })) as number[][] | SearchResult[];
   }
 
-  /** getNnsByItem for each id, in input order; a bad id throws an error naming its position. */
+  /**
+   * getNnsByItem for each id, in input order; a bad id throws an error naming its position.
+   * Options as for getNnsByItem (a filter's ids become a bitset once for the whole batch).
+   */
   getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[][];
   getNnsByItems(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
-  getNnsByItems(ids: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): number[][] | SearchResult[] {
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: WithDistances): SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: WithoutDistances): number[][];
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: QueryOptions): number[][] | SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchKOrOptions: number | QueryOptions = -1, includeDistances = false): number[][] | SearchResult[] {
     if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
       throw new AnnoyArgumentError(`ids must be an array or typed array of item ids, got ${describe(ids)}`);
     }
-    return Array.from(ids, (id, k) => atPosition(k, () => this.getNnsByItem(id, n, searchK, includeDistances))) as number[][] | SearchResult[];
+    if (ids.length === 0) return [];
+    const checked = this.checkQuery(n, searchKOrOptions, includeDistances);
+    return Array.from(ids, (id, k) => atPosition(k, () => {
+      const searcher = this.ready('getNnsByItem');
+      this.checkExistingId(id);
+      return this.itemQuery(searcher, id, n, checked);
+    })) as number[][] | SearchResult[];
+  }
+
+  /**
+   * @internal A query's options checked once (Annoy's positional searchK and includeDistances, or
+   * an options object; n with them): filter ids become a bitset here.
+   */
+  checkQuery(n: unknown, searchKOrOptions: unknown, includeDistances: unknown): CheckedQuery {
+    if (typeof searchKOrOptions === 'object' && searchKOrOptions !== null) {
+      if (includeDistances !== false && includeDistances !== undefined) {
+        throw new AnnoyArgumentError('with an options object, give includeDistances inside it: { includeDistances: true }');
+      }
+      return checkQueryOptions(searchKOrOptions, n, this.policy, this.nItems);
+    }
+    checkNeighbourCount(n, false);
+    return { searchK: checkSearchK(searchKOrOptions), includeDistances: checkBoolean(includeDistances, 'includeDistances'), refinement: null };
+  }
+
+  /**
+   * @internal The items a predicate filter allows, asking it once about each item (holes are never
+   * asked about): how a predicate reaches threads that cannot call it (the query pool).
+   */
+  allowedBy(predicate: IdPredicate): AllowedIds {
+    return this.ready('a filtered query').allowedBy(predicate);
   }
 
   /** The stored vector of item `i` (float32-rounded; hamming: 0/1 per bit; a hole: all zeros). */
@@ -395,12 +483,9 @@ export class AnnoyIndex {
     }
   }
 
-  private runSearch(searcher: Searcher, n: number, searchK: number, includeDistances: boolean): number[] | SearchResult {
-    checkCount(n, 'n (the number of neighbours)');
-    checkSearchK(searchK);
-    checkBoolean(includeDistances, 'includeDistances');
-    const result = searcher.search(n, searchK, includeDistances);
-    return includeDistances ? result : result.ids;
+  private runSearch(searcher: Searcher, n: number, checked: CheckedQuery): number[] | SearchResult {
+    const result = searcher.search(n, checked.searchK, checked.includeDistances, checked.refinement ?? undefined);
+    return checked.includeDistances ? result : result.ids;
   }
 }
 

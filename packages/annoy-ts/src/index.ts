@@ -1,6 +1,9 @@
 // The portable entry point (browsers, any JavaScript runtime): everything but the file system
 // and worker threads, which the Node entry (node/index.ts) adds.
-export { AnnoyIndex, type BuildOptions, type BuildProgress, type MetricName, type SearchResult } from './annoy-index.ts';
+export {
+  AnnoyIndex, type BuildOptions, type BuildProgress, type MetricName, type QueryOptions, type SearchResult, type WithDistances, type WithoutDistances,
+} from './annoy-index.ts';
+export { AllowedIds, type Filter, type IdArray, type IdPredicate } from './search/filter.ts';
 export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError, errorClassNamed, type AnnoyErrorClass } from './errors.ts';
 export {
   checkAgainstSidecar, checkSidecar, parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, type Sidecar, type SidecarCheckOptions,

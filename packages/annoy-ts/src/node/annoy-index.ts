@@ -1,7 +1,10 @@
 // The Node entry's AnnoyIndex: the portable index composed with the file system (save, load,
 // open, sidecars), worker-thread builds (its build policy) and a query pool on worker threads.
 import { availableParallelism } from 'node:os';
-import { atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type SearchResult } from '../annoy-index.ts';
+import {
+  atPosition, AnnoyIndex as PortableAnnoyIndex, queryRows, type BuildOptions, type QueryOptions, type SearchResult, type WithDistances,
+  type WithoutDistances,
+} from '../annoy-index.ts';
 import { AnnoyArgumentError } from '../errors.ts';
 import {
   checkAgainstSidecar, checkRequested, checkSidecarExtras, INDEX_FORMAT, parseSidecar, serializeSidecar, SIDECAR_FORMAT, SIDECAR_VERSION,
@@ -10,7 +13,7 @@ import {
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
 import { attachIndexAs, shareIndex, type SharedIndex } from '../threads/share.ts';
-import { checkBoolean, checkCount, checkSearchK, checkVector } from '../validate.ts';
+import { checkBoolean, checkVector } from '../validate.ts';
 import { checksumOf, crc32 } from './checksum.ts';
 import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
 import { workerThreadBuild } from './parallel-build.ts';
@@ -101,22 +104,30 @@ export class AnnoyIndex extends PortableAnnoyIndex {
    */
   getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
   getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
-  async getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchK = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, options: WithDistances): Promise<SearchResult[]>;
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, options: WithoutDistances): Promise<number[][]>;
+  getNnsByVectorsAsync(queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, options: QueryOptions): Promise<number[][] | SearchResult[]>;
+  async getNnsByVectorsAsync(
+    queries: ArrayLike<number> | readonly ArrayLike<number>[], n: number, searchKOrOptions: number | QueryOptions = -1, includeDistances = false,
+  ): Promise<number[][] | SearchResult[]> {
     const rows = queryRows(queries, this.f);
     const data = new Float64Array(rows.length * this.f);
     rows.forEach((row, k) => atPosition(k, () => data.set(checkVector(row, this.f, 'query vector'), k * this.f)));
-    return this.#runPool('vectors', data, rows.length, this.f, n, searchK, includeDistances) as Promise<number[][] | SearchResult[]>;
+    return this.#runPool('vectors', data, rows.length, this.f, n, searchKOrOptions, includeDistances) as Promise<number[][] | SearchResult[]>;
   }
 
   /** getNnsByItem for each id on the worker pool (see getNnsByVectorsAsync). */
   getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
   getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
-  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: WithDistances): Promise<SearchResult[]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: WithoutDistances): Promise<number[][]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: QueryOptions): Promise<number[][] | SearchResult[]>;
+  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchKOrOptions: number | QueryOptions = -1, includeDistances = false): Promise<number[][] | SearchResult[]> {
     if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
       throw new AnnoyArgumentError(`ids must be an array or typed array of item ids, got ${describe(ids)}`);
     }
     const data = Float64Array.from(ids, (id) => (typeof id === 'number' ? id : NaN));
-    return this.#runPool('items', data, data.length, 1, n, searchK, includeDistances) as Promise<number[][] | SearchResult[]>;
+    return this.#runPool('items', data, data.length, 1, n, searchKOrOptions, includeDistances) as Promise<number[][] | SearchResult[]>;
   }
 
   /** Ends the query pool's workers (a later async call starts a new pool). */
@@ -126,11 +137,14 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     await pool?.close();
   }
 
-  #runPool(kind: 'vectors' | 'items', data: Float64Array, rows: number, width: number, n: number, searchK: number, includeDistances: boolean) {
-    checkCount(n, 'n (the number of neighbours)');
-    checkSearchK(searchK);
-    checkBoolean(includeDistances, 'includeDistances');
-    return this.queryPool().run(kind, data, rows, width, n, searchK, includeDistances);
+  #runPool(kind: 'vectors' | 'items', data: Float64Array, rows: number, width: number, n: number, searchKOrOptions: unknown, includeDistances: unknown) {
+    const { searchK, includeDistances: withDistances, refinement } = this.checkQuery(n, searchKOrOptions, includeDistances);
+    // Workers get the allowed set as bits (a predicate cannot cross threads: it is asked here, once per item).
+    const restriction = rows === 0 ? null : refinement?.restriction ?? null;
+    const allowed = restriction?.kind === 'predicate' ? this.allowedBy(restriction.predicate) : restriction?.allowed ?? null;
+    return this.queryPool().run(kind, data, rows, width, n, {
+      searchK, includeDistances: withDistances, allowed: allowed && { bits: allowed.bits, size: allowed.size }, maxDistance: refinement?.bound?.maxDistance ?? null,
+    });
   }
 
   /** The pool, started with nJobs workers (the last build's nJobs, or one per core) if it is not running. */

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { AnnoyError, AnnoyStateError, errorClassNamed } from '../errors.ts';
 import type { SharedIndex } from '../threads/share.ts';
-import type { QueryReply, QueryTask } from './query-worker.ts';
+import type { QueryReply, QueryTask, WorkerQuery } from './query-worker.ts';
 import { startWorker } from './workers.ts';
 
 type Result = number[] | { ids: number[]; distances: number[] };
@@ -14,8 +14,7 @@ interface Call {
   done: boolean;
   kind: QueryTask['kind'];
   n: number;
-  searchK: number;
-  includeDistances: boolean;
+  query: WorkerQuery;
   resolve: (results: Result[]) => void;
   reject: (error: Error) => void;
 }
@@ -39,7 +38,7 @@ export class QueryPool {
 
   constructor(private readonly share: () => SharedIndex, private readonly size: number) {}
 
-  run(kind: QueryTask['kind'], data: Float64Array, rows: number, width: number, n: number, searchK: number, includeDistances: boolean): Promise<Result[]> {
+  run(kind: QueryTask['kind'], data: Float64Array, rows: number, width: number, n: number, query: WorkerQuery): Promise<Result[]> {
     if (this.closed) return Promise.reject(new AnnoyStateError('the query pool was closed'));
     if (this.slots.length === 0) for (let w = 0; w < this.size; w++) this.slots.push(this.spawn(this.share()));
     // A few chunks per worker keeps every worker busy until the end without much messaging.
@@ -47,7 +46,7 @@ export class QueryPool {
     const chunks: Call['chunks'] = [];
     for (let start = 0; start < rows; start += per) chunks.push({ start, data: data.slice(start * width, Math.min(rows, start + per) * width) });
     return new Promise<Result[]>((resolve, reject) => {
-      const call: Call = { chunks, next: 0, results: new Array(rows), pending: chunks.length, done: false, kind, n, searchK, includeDistances, resolve, reject };
+      const call: Call = { chunks, next: 0, results: new Array(rows), pending: chunks.length, done: false, kind, n, query, resolve, reject };
       if (chunks.length === 0) return resolve([]);
       this.calls.push(call);
       this.dispatch();
@@ -90,7 +89,7 @@ export class QueryPool {
       const id = this.nextId++;
       slot.busy = { call, start: chunk.start, id };
       slot.worker.ref();
-      const task: QueryTask = { id, kind: call.kind, data: chunk.data, n: call.n, searchK: call.searchK, includeDistances: call.includeDistances };
+      const task: QueryTask = { id, kind: call.kind, data: chunk.data, n: call.n, query: call.query };
       slot.worker.postMessage(task);
     }
     for (const slot of this.slots) if (!slot.busy) slot.worker.unref();

@@ -213,8 +213,9 @@ export class Searcher {
     const limit = adaptive ? filterTuning.firstRound * nTrees : searchK === -1 ? n * nTrees : searchK;
     const exhaustive = !Number.isFinite(limit) || limit >= nItems * nTrees;
     if (predicate) {
-      if (exhaustive) this.walkFound = 0;
-      if (exhaustive || !this.predicateSearch(predicate, limit, adaptive, want, keep, offer)) {
+      if (exhaustive) {
+        this.scan(this.allowedBy(predicate), keep, offer, k);
+      } else if (!this.predicateSearch(predicate, limit, adaptive, want, keep, offer)) {
         this.scan(this.materialize(predicate), keep, this.collector(k), k);
       }
       return this.finish(offer, withDistances, bound);
@@ -504,6 +505,12 @@ export class Searcher {
       }
       this.offerBatch(count, keep, offer);
     }
+  }
+
+  /** The items `predicate` allows, asking it once about each item (holes never): for threads that cannot call it. */
+  allowedBy(predicate: IdPredicate): AllowedIds {
+    this.walkFound = 0;
+    return this.materialize(predicate);
   }
 
   /**
