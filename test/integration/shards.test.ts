@@ -116,6 +116,14 @@ describe('a sharded index answers like one index', () => {
     expect(await index.getNnsByItemsAsync([0, 5, 2999], 7)).toEqual(index.getNnsByItems([0, 5, 2999], 7));
     await expect(index.getNnsByVectorsAsync([row(0), [1, 2]], 5)).rejects.toThrow(/query 1/);
     await index.close();
+    // Opened on loading threads (shared memories): the same answers.
+    const viaThreads = await ShardedIndex.openAsync(dir, { threads: 2 });
+    expect(viaThreads.getNnsByVectors(queries, 10, -1, true)).toEqual(one);
+    expect(await viaThreads.getNnsByVectorsAsync(queries, 10, -1, true)).toEqual(one);
+    expect(viaThreads.getItemVector(1234)).toEqual(index.getItemVector(1234));
+    await viaThreads.close();
+    viaThreads.unload();
+    expect(() => viaThreads.getNnsByVector(row(0), 3)).toThrow(/was unloaded/);
   });
 
   it('searchK is per shard: recall does not fall below one index\'s at the same work per shard', () => {
@@ -204,6 +212,12 @@ describe('building', () => {
   });
 });
 
+/** open() and openAsync() (shards read on worker threads) must refuse a folder with the same error. */
+async function refused(dir: string, pattern: RegExp, options: { verifyChecksum?: boolean } = {}): Promise<void> {
+  expect(() => ShardedIndex.open(dir, options)).toThrow(pattern);
+  await expect(ShardedIndex.openAsync(dir, options)).rejects.toThrow(pattern);
+}
+
 describe('bad folders are refused, naming the shard', () => {
   let good: string;
   let manifest: ShardManifest;
@@ -226,14 +240,14 @@ describe('bad folders are refused, naming the shard', () => {
     writeFileSync(path, JSON.stringify(m));
   };
 
-  it('a missing shard', () => {
+  it('a missing shard', async () => {
     const dir = copy();
     rmSync(join(dir, manifest.shards[2].file));
     expect(() => ShardedIndex.open(dir)).toThrow(AnnoyFormatError);
-    expect(() => ShardedIndex.open(dir)).toThrow(new RegExp(`shard 2 of ${manifest.shards.length} .*${manifest.shards[2].file}.* is missing`));
+    await refused(dir, new RegExp(`shard 2 of ${manifest.shards.length} .*${manifest.shards[2].file}.* is missing`));
   });
 
-  it('allowPartial: answers from the other shards; items of the missing one are an error', () => {
+  it('allowPartial: answers from the other shards; items of the missing one are an error', async () => {
     const dir = copy();
     rmSync(join(dir, manifest.shards[1].file));
     const index = ShardedIndex.open(dir, { allowPartial: true });
@@ -248,27 +262,30 @@ describe('bad folders are refused, naming the shard', () => {
     expect(index.getNnsByVector(q, 10, Infinity, true)).toEqual(expected);
     expect(() => index.getItemVector(manifest.shards[1].firstId)).toThrow(AnnoyStateError);
     expect(index.getItemVector(manifest.shards[0].firstId)).toEqual(full.getItemVector(manifest.shards[0].firstId));
+    const viaThreads = await ShardedIndex.openAsync(dir, { allowPartial: true });
+    expect(viaThreads.failedShards.map((s) => [s.shard, s.error.name])).toEqual([[1, 'AnnoyFormatError']]);
+    expect(viaThreads.getNnsByVector(q, 10, Infinity, true)).toEqual(expected);
   });
 
-  it('an extra shard (an index file the manifest does not list)', () => {
+  it('an extra shard (an index file the manifest does not list)', async () => {
     const dir = copy();
     const extra = manifest.shards[0].file.replace('shard-0000', `shard-${String(manifest.shards.length).padStart(4, '0')}`);
     copyFileSync(join(dir, manifest.shards[0].file), join(dir, extra));
-    expect(() => ShardedIndex.open(dir)).toThrow(new RegExp(`${extra} is not listed in .*manifest\\.json`));
+    await refused(dir, new RegExp(`${extra} is not listed in .*manifest\\.json`));
     // A shard left over by another build is not part of this set: ignored.
     const dir2 = copy();
     copyFileSync(join(dir2, manifest.shards[0].file), join(dir2, 'shard-0000-0badc0de.ann'));
     expect(ShardedIndex.open(dir2).size).toBe(2000);
   });
 
-  it('a truncated shard', () => {
+  it('a truncated shard', async () => {
     const dir = copy();
     const path = join(dir, manifest.shards[3].file);
     truncateSync(path, manifest.shards[3].byteLength - 412);
-    expect(() => ShardedIndex.open(dir)).toThrow(/shard 3 of .* is \d+ bytes, but the manifest says \d+ \(truncated/);
+    await refused(dir, /shard 3 of .* is \d+ bytes, but the manifest says \d+ \(truncated/);
   });
 
-  it('a mismatched shard (another build\'s file and sidecar under this name)', () => {
+  it('a mismatched shard (another build\'s file and sidecar under this name)', async () => {
     // The same items, one of them nudged in its last bits: same trees, same length, other bytes.
     const ids = Array.from({ length: 2000 }, (_, r) => 3 * r);
     const dir = join(work, 'nudged');
@@ -280,12 +297,12 @@ describe('bad folders are refused, naming the shard', () => {
     const bad = copy();
     for (const suffix of ['', '.json']) copyFileSync(join(dir, other.shards[1].file + suffix), join(bad, manifest.shards[1].file + suffix));
     // The sidecar's checksum gives it away, even without verifying the bytes.
-    expect(() => ShardedIndex.open(bad, { verifyChecksum: false })).toThrow(/shard 1 of .*belongs to another build/);
+    await refused(bad, /shard 1 of .*belongs to another build/, { verifyChecksum: false });
     rmSync(join(bad, manifest.shards[1].file + '.json'));
-    expect(() => ShardedIndex.open(bad)).toThrow(/shard 1 of .*checksum crc32:[0-9a-f]{8}, but the manifest says/);
+    await refused(bad, /shard 1 of .*checksum crc32:[0-9a-f]{8}, but the manifest says/);
   });
 
-  it('a shard of another dimension or metric', () => {
+  it('a shard of another dimension or metric', async () => {
     // Euclidean records with f = 99 are as long as angular ones with f = 100 (412 bytes): only the sidecar tells them apart.
     const dir = copy();
     const other = new AnnoyIndex(F - 1, 'euclidean');
@@ -295,30 +312,30 @@ describe('bad folders are refused, naming the shard', () => {
     const sidecar = JSON.parse(readFileSync(join(dir, manifest.shards[2].file + '.json'), 'utf8'));
     editManifest(dir, (m) => Object.assign(m.shards[2], { byteLength: sidecar.byteLength, checksum: sidecar.checksum }));
     expect(() => ShardedIndex.open(dir)).toThrow(AnnoyFormatError);
-    expect(() => ShardedIndex.open(dir)).toThrow(/shard 2 of .*f = 100 and metric 'angular' were given, but .* says the index was built with f = 99 and metric 'euclidean'/);
+    await refused(dir, /shard 2 of .*f = 100 and metric 'angular' were given, but .* says the index was built with f = 99 and metric 'euclidean'/);
     const dir2 = copy();
     editManifest(dir2, (m) => (m.metric = 'dot'));
-    expect(() => ShardedIndex.open(dir2)).toThrow(/not a whole number of 416-byte records/);
+    await refused(dir2, /not a whole number of 416-byte records/);
   });
 
-  it('a manifest of another version, format or a damaged one', () => {
+  it('a manifest of another version, format or a damaged one', async () => {
     const dir = copy();
     editManifest(dir, (m) => (m.version = 2));
-    expect(() => ShardedIndex.open(dir)).toThrow(/manifest version 2 is newer than this annoy-ts understands \(1\)/);
+    await refused(dir, /manifest version 2 is newer than this annoy-ts understands \(1\)/);
     editManifest(dir, (m) => Object.assign(m, { version: 1, format: 'something-else' }));
-    expect(() => ShardedIndex.open(dir)).toThrow(/not a sharded annoy-ts index/);
+    await refused(dir, /not a sharded annoy-ts index/);
     const dir2 = copy();
     editManifest(dir2, (m) => (m.count = 1999));
-    expect(() => ShardedIndex.open(dir2)).toThrow(/count is 1999, but the shards hold 2000 items/);
+    await refused(dir2, /count is 1999, but the shards hold 2000 items/);
     const dir3 = copy();
     writeFileSync(join(dir3, 'manifest.json'), '{"format": "annoy-ts-sharded", ');
-    expect(() => ShardedIndex.open(dir3)).toThrow(/manifest\.json is not valid JSON/);
+    await refused(dir3, /manifest\.json is not valid JSON/);
     const dir4 = copy();
     rmSync(join(dir4, 'manifest.json'));
-    expect(() => ShardedIndex.open(dir4)).toThrow(/is not a sharded index: it has no manifest\.json/);
+    await refused(dir4, /is not a sharded index: it has no manifest\.json/);
   });
 
-  it('a damaged id file', () => {
+  it('a damaged id file', async () => {
     const dir = copy();
     const entry = manifest.shards.find((s) => 'file' in s.ids)!;
     const k = manifest.shards.indexOf(entry);
@@ -326,7 +343,7 @@ describe('bad folders are refused, naming the shard', () => {
     const ids = new Int32Array(new Uint8Array(readFileSync(join(dir, file))).buffer);
     [ids[3], ids[4]] = [ids[4], ids[3]];
     writeFileSync(join(dir, file), new Uint8Array(ids.buffer));
-    expect(() => ShardedIndex.open(dir)).toThrow(new RegExp(`shard ${k} of .*id file .* has checksum`));
-    expect(() => ShardedIndex.open(dir, { verifyChecksum: false })).toThrow(new RegExp(`shard ${k} of .*not strictly ascending at position 4`));
+    await refused(dir, new RegExp(`shard ${k} of .*id file .* has checksum`));
+    await refused(dir, new RegExp(`shard ${k} of .*not strictly ascending at position 4`), { verifyChecksum: false });
   });
 });

@@ -40,7 +40,12 @@ export interface ShardedBuildOptions {
   maxShardBytes?: number;
   /** Also start a new shard after this many items (e.g. total / N for N equal shards). */
   maxShardItems?: number;
-  /** File name (in the folder) of a labels file the caller writes there: a JSON array, label of global id i at i. */
+  /**
+   * File name (in the folder) of a labels file the caller writes there before finish(): a JSON
+   * array, label of global id i at i. Give it a name of its own per build (e.g. with the builder's
+   * `build` id), so readers of the set being replaced keep theirs; the replaced set's labels file is
+   * removed after the commit.
+   */
   labels?: string;
   /** Any JSON object, stored in the manifest as `metadata`. */
   metadata?: Record<string, unknown>;
@@ -118,6 +123,8 @@ export class ShardedIndexBuilder {
   #count = 0;
   #seen = new Uint8Array(1024);
   #finished = false;
+  /** The labels file of the set this build replaces (removed after the commit unless this build names it too). */
+  readonly #previousLabels: string | null;
 
   constructor(dir: string, f: number, metric: MetricName, options: ShardedBuildOptions) {
     if (typeof dir !== 'string' || dir.length === 0) throw new AnnoyArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
@@ -139,7 +146,9 @@ export class ShardedIndexBuilder {
     } catch (cause) {
       throw new AnnoyIOError(`cannot create the folder ${dir}: ${(cause as Error).message}`, { cause });
     }
-    const committed = committedBuild(dir);
+    const previousSet = committedManifest(dir);
+    const committed = previousSet?.build ?? null;
+    this.#previousLabels = previousSet?.labels ?? null;
     checkFolderFree(dir);
     const settings = JSON.stringify({ f, metric, nTrees: this.#options.nTrees, seed: this.#options.seed?.toString() ?? null, shardItems: this.#shardItems });
     const previous = this.#options.resume ? findJournal(dir, settings) : null;
@@ -212,6 +221,7 @@ export class ShardedIndexBuilder {
     writeFileAtomic(join(this.dir, MANIFEST_FILE), new TextEncoder().encode(serializeManifest(manifest)));
     removeBuilds(this.dir, (build) => build !== this.build);
     rmSync(join(this.dir, journalName(this.build)), { force: true });
+    if (this.#previousLabels !== null && this.#previousLabels !== manifest.labels) rmSync(join(this.dir, this.#previousLabels), { force: true });
     return parseManifest(serializeManifest(manifest), join(this.dir, MANIFEST_FILE));
   }
 
@@ -378,13 +388,13 @@ function journalName(build: string): string {
   return `.build-${build}.json`;
 }
 
-/** The build of the folder's committed set (its manifest), or null. A manifest that cannot be read is an error. */
-function committedBuild(dir: string): string | null {
+/** The folder's committed set (its manifest), or null. A manifest that cannot be read is an error. */
+function committedManifest(dir: string): ShardManifest | null {
   const path = join(dir, MANIFEST_FILE);
   const text = readTextIfExists(path);
   if (text === null) return null;
   try {
-    return parseManifest(text, path).build;
+    return parseManifest(text, path);
   } catch (cause) {
     throw new AnnoyFormatError(`${dir} holds a ${MANIFEST_FILE} that is not a valid manifest (${(cause as Error).message}); refusing to build over it`, { cause });
   }

@@ -1,17 +1,20 @@
 // A sharded index: a folder of complete annoy-ts indexes (each a plain Annoy file with its
 // sidecar) and the manifest naming them, searched as one index. See manifest.ts for the format.
 import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { atPosition, queryRows, type SearchResult } from '../annoy-index.ts';
-import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from '../errors.ts';
+import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError, errorClassNamed } from '../errors.ts';
 import { describe } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
-import { AnnoyIndex } from '../node/annoy-index.ts';
-import { checksumOf } from '../node/checksum.ts';
-import { readFileBytes, readTextIfExists } from '../node/files.ts';
+import { AnnoyIndex, attachIndex } from '../node/annoy-index.ts';
+import { readTextIfExists } from '../node/files.ts';
+import { startWorker } from '../node/workers.ts';
 import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from '../validate.ts';
 import { ShardIdDirectory, type ShardLocation } from './ids.ts';
-import { MANIFEST_FILE, parseManifest, parseShardFileName, type ShardEntry, type ShardFile, type ShardManifest } from './manifest.ts';
+import { MANIFEST_FILE, parseManifest, parseShardFileName, type ShardManifest } from './manifest.ts';
+import { loadShard, shardName, type OpenReply, type OpenRequest } from './load.ts';
 import { mergeNearest } from './merge.ts';
 
 export interface ShardedOpenOptions {
@@ -77,6 +80,7 @@ export class ShardedIndex {
   readonly #byNumber: readonly (LoadedShard | undefined)[];
   readonly #ids: ShardIdDirectory;
   readonly #largerFirst: boolean;
+  #unloaded = false;
   /** A two-item index that computes distances between items of different shards exactly as a shard would. */
   #pair: AnnoyIndex | null = null;
 
@@ -102,14 +106,21 @@ export class ShardedIndex {
    * `allowPartial`). When a rebuild replaces the set while it is being read, open starts again.
    */
   static open(dir: string, options: ShardedOpenOptions = {}): ShardedIndex {
-    if (typeof dir !== 'string' || dir.length === 0) throw new AnnoyArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
-    if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
-    const verifyChecksum = checkBoolean(options.verifyChecksum ?? true, 'verifyChecksum');
-    const allowPartial = checkBoolean(options.allowPartial ?? false, 'allowPartial');
+    const { verifyChecksum, allowPartial } = checkOpen(dir, options);
     for (let attempt = 1; ; attempt++) {
       const manifest = readManifest(dir);
       try {
-        return ShardedIndex.#openSet(dir, manifest, verifyChecksum, allowPartial);
+        checkNoExtraFiles(dir, manifest);
+        const loads = manifest.shards.map((_, k): ShardLoad => {
+          try {
+            return { ok: true, ...loadShard(dir, manifest, k, verifyChecksum) };
+          } catch (e) {
+            const load = failedLoad(dir, manifest, k, e);
+            if (!allowPartial) throw load.error;
+            return load;
+          }
+        });
+        return ShardedIndex.#assemble(dir, manifest, loads);
       } catch (e) {
         // A shard that vanished or changed under a manifest that has since been replaced: the set was rebuilt meanwhile.
         if (attempt >= OPEN_ATTEMPTS || !(e instanceof AnnoyError) || !manifestChanged(dir, manifest)) throw e;
@@ -117,25 +128,34 @@ export class ShardedIndex {
     }
   }
 
-  static #openSet(dir: string, manifest: ShardManifest, verifyChecksum: boolean, allowPartial: boolean): ShardedIndex {
-    checkNoExtraFiles(dir, manifest);
+  /**
+   * open() without blocking the event loop: the shards are read and checked on worker threads, up
+   * to `threads` at a time (default: one per core), and searched in place afterwards (their
+   * memories are shared, nothing is copied). Where memories cannot be shared (no WebAssembly SIMD
+   * or SharedArrayBuffer), shards are read on the calling thread as open() does.
+   */
+  static async openAsync(dir: string, options: ShardedOpenOptions & { threads?: number } = {}): Promise<ShardedIndex> {
+    const { verifyChecksum, allowPartial } = checkOpen(dir, options);
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new AnnoyArgumentError(`threads must be a positive integer, got ${describe(threads)}`);
+    for (let attempt = 1; ; attempt++) {
+      const manifest = readManifest(dir);
+      try {
+        checkNoExtraFiles(dir, manifest);
+        const loads = await loadOnThreads(dir, manifest, verifyChecksum, allowPartial, Math.min(threads, manifest.shards.length));
+        return ShardedIndex.#assemble(dir, manifest, loads);
+      } catch (e) {
+        if (attempt >= OPEN_ATTEMPTS || !(e instanceof AnnoyError) || !manifestChanged(dir, manifest)) throw e;
+      }
+    }
+  }
+
+  static #assemble(dir: string, manifest: ShardManifest, loads: readonly ShardLoad[]): ShardedIndex {
     const loaded: LoadedShard[] = [];
     const failed: FailedShard[] = [];
-    const lists: (Int32Array | null)[] = [];
-    manifest.shards.forEach((entry, k) => {
-      const path = join(dir, entry.file);
-      try {
-        const { index, ids } = loadShard(dir, manifest, k, verifyChecksum);
-        loaded.push({ shard: k, index });
-        lists[k] = ids;
-      } catch (e) {
-        const error = e instanceof AnnoyError ? e : new AnnoyError(`${shardName(manifest, k, path)}: ${(e as Error).message}`, { cause: e });
-        if (!allowPartial) throw error;
-        failed.push({ shard: k, path, error });
-        lists[k] = null;
-      }
-    });
+    loads.forEach((load, k) => (load.ok ? loaded.push({ shard: k, index: load.index }) : failed.push({ shard: k, path: join(dir, manifest.shards[k].file), error: load.error })));
     if (loaded.length === 0) throw failed[0].error;
+    const lists = loads.map((load) => (load.ok ? load.ids : null));
     const ids = new ShardIdDirectory(manifest.shards, lists, (k) => shardName(manifest, k, join(dir, manifest.shards[k].file)));
     return new ShardedIndex(dir, manifest, loaded, failed, ids);
   }
@@ -148,6 +168,11 @@ export class ShardedIndex {
   /** Largest item id + 1, as AnnoyIndex counts (ids no shard holds are holes). */
   getNItems(): number {
     return this.manifest.nItems;
+  }
+
+  /** Trees of each shard (Annoy's root count; the largest when shards differ). */
+  getNTrees(): number {
+    return Math.max(...this.#shards.map(({ index }) => index.getNTrees()));
   }
 
   /** Items actually held by the set (failed shards included). */
@@ -286,7 +311,15 @@ export class ShardedIndex {
     await Promise.all(this.#shards.map(({ index }) => index.close()));
   }
 
+  /** Drops every shard's memory (after close()): the index answers nothing afterwards. */
+  unload(): void {
+    for (const { index } of this.#shards) index.unload();
+    this.#pair = null;
+    this.#unloaded = true;
+  }
+
   #query(n: number, searchK: number | ShardedQueryOptions | undefined, includeDistances: boolean | undefined): Query {
+    this.#checkLoaded();
     checkCount(n, 'n (the number of neighbours)');
     if (searchK !== null && typeof searchK === 'object') {
       if (includeDistances !== undefined) throw new AnnoyArgumentError('pass includeDistances inside the options object, not after it');
@@ -311,6 +344,7 @@ export class ShardedIndex {
 
   /** Where item `id` lives; null for a hole. Throws for ids out of range and ids of failed shards. */
   #locate(id: number): ShardLocation | null {
+    this.#checkLoaded();
     checkItemId(id);
     const nItems = this.manifest.nItems;
     if (id >= nItems) throw new AnnoyArgumentError(`item ${id} does not exist: ids run from 0 to ${nItems - 1}`);
@@ -318,6 +352,10 @@ export class ShardedIndex {
     if (at === null || this.#byNumber[at.shard]) return at;
     const failure = this.failedShards.find((s) => s.shard === at.shard)!;
     throw new AnnoyStateError(`item ${id} ${at.local === -1 ? 'may live' : 'lives'} in shard ${at.shard}, which failed to load (${failure.error.message})`);
+  }
+
+  #checkLoaded(): void {
+    if (this.#unloaded) throw new AnnoyStateError(`the sharded index ${this.dir} was unloaded`);
   }
 
   #zeros(): number[] {
@@ -333,8 +371,63 @@ export class ShardedIndex {
   }
 }
 
-function shardName(manifest: ShardManifest, k: number, path: string): string {
-  return `shard ${k} of ${manifest.shards.length} (${path})`;
+type ShardLoad = { ok: true; index: AnnoyIndex; ids: Int32Array | null } | { ok: false; error: AnnoyError };
+
+function checkOpen(dir: unknown, options: ShardedOpenOptions): { verifyChecksum: boolean; allowPartial: boolean } {
+  if (typeof dir !== 'string' || dir.length === 0) throw new AnnoyArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
+  if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
+  return {
+    verifyChecksum: checkBoolean(options.verifyChecksum ?? true, 'verifyChecksum'),
+    allowPartial: checkBoolean(options.allowPartial ?? false, 'allowPartial'),
+  };
+}
+
+function failedLoad(dir: string, manifest: ShardManifest, k: number, e: unknown): ShardLoad & { ok: false } {
+  const name = shardName(manifest, k, join(dir, manifest.shards[k].file));
+  return { ok: false, error: e instanceof AnnoyError ? e : new AnnoyError(`${name}: ${(e as Error).message}`, { cause: e }) };
+}
+
+/**
+ * Loads the shards on `threads` worker threads (shard k on thread k mod threads): each reads and
+ * checks its shards and hands back their shared memories. Without allowPartial the first failure
+ * stops every thread and is thrown.
+ */
+async function loadOnThreads(dir: string, manifest: ShardManifest, verifyChecksum: boolean, allowPartial: boolean, threads: number): Promise<ShardLoad[]> {
+  const loads = new Array<ShardLoad | undefined>(manifest.shards.length);
+  const workers: Worker[] = [];
+  try {
+    await Promise.all(Array.from({ length: threads }, (_, w) => new Promise<void>((resolve, reject) => {
+      const shards = manifest.shards.map((_, k) => k).filter((k) => k % threads === w);
+      const request: OpenRequest = { dir, manifest, shards, verifyChecksum };
+      const worker = startWorker('open-worker', request, undefined, import.meta.url);
+      workers.push(worker);
+      let pending = shards.length;
+      worker.on('message', (reply: OpenReply) => {
+        let load: ShardLoad;
+        if (reply.ok) {
+          load = { ok: true, index: attachIndex(reply.shared), ids: reply.ids };
+        } else if (reply.unshareable) {
+          try {
+            load = { ok: true, ...loadShard(dir, manifest, reply.shard, verifyChecksum) };
+          } catch (e) {
+            load = failedLoad(dir, manifest, reply.shard, e);
+          }
+        } else {
+          load = failedLoad(dir, manifest, reply.shard, new (errorClassNamed(reply.name))(reply.message));
+        }
+        loads[reply.shard] = load;
+        if (!load.ok && !allowPartial) reject(load.error);
+        else if (--pending === 0) resolve();
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        if (pending > 0) reject(new AnnoyError(`a thread loading shards of ${dir} stopped (exit code ${code}) before it was done`));
+      });
+    })));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return loads as ShardLoad[];
 }
 
 function readManifest(dir: string): ShardManifest {
@@ -389,75 +482,6 @@ function checkNoExtraFiles(dir: string, manifest: ShardManifest): void {
         'an extra shard, or a manifest from another build; rebuild the index or remove the file',
     );
   }
-}
-
-/** Loads shard k and checks it (and its id file) against the manifest. */
-function loadShard(dir: string, manifest: ShardManifest, k: number, verifyChecksum: boolean): { index: AnnoyIndex; ids: Int32Array | null } {
-  const entry = manifest.shards[k];
-  const path = join(dir, entry.file);
-  const name = shardName(manifest, k, path);
-  const fail = (msg: string): never => {
-    throw new AnnoyFormatError(`${name}: ${msg}`);
-  };
-  checkFileLength(path, entry, name, 'the shard');
-  let index: AnnoyIndex;
-  try {
-    // f and metric from the manifest: a shard whose sidecar says otherwise does not belong.
-    index = AnnoyIndex.open(path, { f: manifest.f, metric: manifest.metric, verifyChecksum: false });
-  } catch (e) {
-    if (e instanceof AnnoyIOError || !(e instanceof AnnoyError)) throw e;
-    return fail(e.message.replace(`${path} `, 'the file '));
-  }
-  if (index.sidecar && index.sidecar.checksum !== entry.checksum) {
-    fail(`its sidecar says checksum ${index.sidecar.checksum}, but the manifest says ${entry.checksum}: the shard belongs to another build`);
-  }
-  if (verifyChecksum) {
-    const sum = checksumOf(index.toBuffer());
-    if (sum !== entry.checksum) fail(`the file has checksum ${sum}, but the manifest says ${entry.checksum}: it is damaged or belongs to another build`);
-  }
-  if (index.getNItems() !== entry.nItems) fail(`the file holds ${index.getNItems()} items, but the manifest says ${entry.nItems}`);
-  let ids: Int32Array | null = null;
-  if ('file' in entry.ids) ids = readIdFile(dir, entry.ids, name, verifyChecksum);
-  if (entry.graph) {
-    const graphPath = join(dir, entry.graph.file);
-    checkFileLength(graphPath, entry.graph, name, 'its graph file');
-    if (verifyChecksum && checksumOf(readFileBytes(graphPath)) !== entry.graph.checksum) fail(`its graph file ${graphPath} does not match the manifest's checksum`);
-  }
-  return { index, ids };
-}
-
-function checkFileLength(path: string, file: ShardFile, name: string, what: string): void {
-  let size: number;
-  try {
-    const stat = statSync(path);
-    if (!stat.isFile()) throw new AnnoyFormatError(`${name}: ${what} ${path} is not a regular file`);
-    size = stat.size;
-  } catch (cause) {
-    if (cause instanceof AnnoyError) throw cause;
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new AnnoyFormatError(`${name}: ${what} ${path} is missing`, { cause });
-    throw new AnnoyIOError(`${name}: cannot read ${path}: ${(cause as Error).message}`, { cause });
-  }
-  if (size !== file.byteLength) {
-    throw new AnnoyFormatError(`${name}: ${what} ${path} is ${size} bytes, but the manifest says ${file.byteLength} (truncated, or replaced by another file)`);
-  }
-}
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Reads an id file: nItems int32 values, little-endian. */
-function readIdFile(dir: string, file: ShardFile, name: string, verifyChecksum: boolean): Int32Array {
-  const path = join(dir, file.file);
-  checkFileLength(path, file, name, 'its id file');
-  const bytes = readFileBytes(path);
-  if (verifyChecksum && checksumOf(bytes) !== file.checksum) {
-    throw new AnnoyFormatError(`${name}: its id file ${path} has checksum ${checksumOf(bytes)}, but the manifest says ${file.checksum}`);
-  }
-  const ids = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  if (!LITTLE_ENDIAN) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let i = 0; i < ids.length; i++) ids[i] = view.getInt32(4 * i, true);
-  }
-  return ids;
 }
 
 function checkIdList(ids: unknown): asserts ids is ArrayLike<number> {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AnnoyIndex, sidecarPath, type MetricName } from 'annoy-ts';
+import { AnnoyIndex, ShardedIndex, sidecarPath, type MetricName, type SearchResult } from 'annoy-ts';
 import { intOption, str, type Parsed } from './args.ts';
 import { CliError, UsageError } from './errors.ts';
 import { labelsFromText, type Labels } from '../server/labels.ts';
@@ -72,4 +72,46 @@ function readLabels(indexPath: string, name: string, nItems: number): Labels {
     throw new CliError(`cannot read ${path}, the labels file named in ${sidecarPath(indexPath)}: ${systemMessage(cause)}`);
   }
   return labelsFromText(path, text, nItems);
+}
+
+/** What query and eval ask of an index: one AnnoyIndex, or the ShardedIndex in a folder. */
+export interface SearchableIndex {
+  readonly f: number;
+  readonly metric: MetricName;
+  getNItems(): number;
+  getNTrees(): number;
+  getItemVector(id: number): number[];
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByItem(id: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+}
+
+/** openIndex for a file; for a folder, the sharded index in it (f and metric from its manifest, labels from the file it names). */
+export function openSearchable(path: string, values: Parsed['values']): { index: SearchableIndex; labels: Labels | null; sharded: ShardedIndex | null } {
+  if (!isFolder(path)) return { ...openIndex(path, values), sharded: null };
+  const index = ShardedIndex.open(path, { verifyChecksum: values['no-verify'] !== true });
+  const f = dimensionOption(str(values, 'f'));
+  const metricText = str(values, 'metric');
+  if (f !== undefined && f !== index.f) throw new CliError(`--f ${f} was given, but ${path} holds a sharded index with f = ${index.f}`);
+  if (metricText !== undefined && metricOption(metricText) !== index.metric) throw new CliError(`--metric ${metricText} was given, but ${path} holds a sharded index of metric ${index.metric}`);
+  const name = index.manifest.labels;
+  let labels: Labels | null = null;
+  if (name !== undefined) {
+    const file = join(path, name);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw new CliError(`cannot read ${file}, the labels file named in ${join(path, 'manifest.json')}: ${systemMessage(cause)}`);
+    }
+    labels = labelsFromText(file, text, index.getNItems());
+  }
+  return { index, labels, sharded: index };
+}
+
+export function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

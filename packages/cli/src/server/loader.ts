@@ -7,15 +7,31 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
-  AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, parseSidecar, sidecarPath,
-  type MetricName, type Sidecar,
+  AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, MANIFEST_FILE, parseSidecar,
+  ShardedIndex, sidecarPath, type MetricName, type SearchResult, type Sidecar,
 } from 'annoy-ts';
 import { Labels, packLabels, parseLabels } from './labels.ts';
 import type { LoadReply, LoadRequest } from './load-worker.ts';
 
-/** What the server knows about one loaded index file. */
+/** What the server asks of an index: one AnnoyIndex, or the ShardedIndex of a folder (manifest.json and its shards). */
+export interface ServedIndex {
+  readonly f: number;
+  readonly metric: MetricName;
+  getNItems(): number;
+  getNTrees(): number;
+  getItemVector(id: number): number[];
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByItem(id: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number): Promise<number[][]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  close(): Promise<void>;
+  unload(): void;
+}
+
+/** What the server knows about one loaded index file (or sharded index folder). */
 export interface LoadedIndex {
-  index: AnnoyIndex;
+  index: ServedIndex;
   /** The path as configured (maybe a symbolic link). */
   path: string;
   /** The file actually read (links resolved): its sidecar and labels are looked up beside it. */
@@ -75,7 +91,39 @@ export async function currentFingerprint(path: string): Promise<string> {
   } catch {
     return 'missing';
   }
-  return `${real}|${await fingerprintOf([real, sidecarPath(real)])}`;
+  return `${real}|${await fingerprintOf(await isFolder(real) ? [join(real, MANIFEST_FILE)] : [real, sidecarPath(real)])}`;
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A sharded index's folder: every shard loaded and checked on worker threads (ShardedIndex.openAsync)
+ * against the manifest, which is the folder's identity — a rebuild commits by replacing it, so a
+ * reload swaps the whole set at once.
+ */
+async function loadSharded(path: string, real: string, started: number, options: LoadOptions): Promise<LoadedIndex> {
+  const fingerprint = `${real}|${await fingerprintOf([join(real, MANIFEST_FILE)])}`;
+  const index = options.inWorker === false
+    ? ShardedIndex.open(real, { verifyChecksum: options.verifyChecksum !== false })
+    : await ShardedIndex.openAsync(real, { verifyChecksum: options.verifyChecksum !== false });
+  try {
+    if (options.f !== undefined && options.f !== index.f) throw new AnnoyFormatError(`${real}: its manifest says f = ${index.f}, but --f ${options.f} was given`);
+    if (options.metric !== undefined && options.metric !== index.metric) throw new AnnoyFormatError(`${real}: its manifest says metric ${index.metric}, but --metric ${options.metric} was given`);
+    let blocked = 0;
+    const name = index.manifest.labels;
+    const labels = name === undefined ? null : await readLabels(join(real, name), index.getNItems(), (ms) => (blocked = Math.max(blocked, ms)));
+    return { index, path, realPath: real, sidecar: null, labels, fingerprint, millis: performance.now() - started, blockedMillis: blocked };
+  } catch (e) {
+    await index.close();
+    index.unload();
+    throw e;
+  }
 }
 
 const SLICE = 8 << 20;
@@ -126,6 +174,7 @@ export async function loadIndex(path: string, options: LoadOptions = {}): Promis
   } catch (cause) {
     throw ioError('the index', path, cause);
   }
+  if (await isFolder(real)) return loadSharded(path, real, started, options);
   const where = sidecarPath(real);
   const fingerprint = `${real}|${await fingerprintOf([real, where])}`;
   const sidecarText = await textIfExists(where);

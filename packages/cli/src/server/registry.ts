@@ -1,9 +1,9 @@
 // The served indexes and their generations. Each request leases the generation that is current
 // when it starts and answers from it alone; a swap loads the new file beside the old one, makes it
 // current in one assignment, and frees the old generation once its last lease is returned.
-import type { AnnoyIndex, MetricName } from 'annoy-ts';
+import type { MetricName } from 'annoy-ts';
 import type { Labels } from './labels.ts';
-import { currentFingerprint, loadIndex, type LoadedIndex, type LoadOptions } from './loader.ts';
+import { currentFingerprint, loadIndex, type LoadedIndex, type LoadOptions, type ServedIndex } from './loader.ts';
 import { ApiError } from './errors.ts';
 
 export class Generation {
@@ -15,7 +15,7 @@ export class Generation {
 
   constructor(readonly name: string, readonly number: number, readonly loaded: LoadedIndex, readonly loadedAt: Date) {}
 
-  get index(): AnnoyIndex {
+  get index(): ServedIndex {
     return this.loaded.index;
   }
   get labels(): Labels | null {
@@ -211,7 +211,7 @@ async function freeLoaded(loaded: LoadedIndex): Promise<void> {
 }
 
 /** Starts the new index's query threads before it serves, so the first requests do not wait for them. */
-async function warmUp(index: AnnoyIndex): Promise<void> {
+async function warmUp(index: ServedIndex): Promise<void> {
   if (index.getNItems() === 0) return;
   const zeros = new Array<number>(index.f).fill(0);
   await index.getNnsByVectorsAsync(Array.from({ length: 16 }, () => zeros), 1);

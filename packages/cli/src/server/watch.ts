@@ -3,6 +3,7 @@
 // by renaming a new one over them, which a watch on the old file would never see.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { MANIFEST_FILE, ShardedIndex } from 'annoy-ts';
 import type { Registry, Slot } from './registry.ts';
 
 export class IndexWatcher {
@@ -22,8 +23,14 @@ export class IndexWatcher {
     const generation = slot.current.loaded;
     const names = new Set([basename(slot.path), `${basename(slot.path)}.json`, basename(generation.realPath), `${basename(generation.realPath)}.json`]);
     if (generation.labels) names.add(basename(generation.labels.file));
+    const dirs = new Set([dirname(slot.path), dirname(generation.realPath)]);
+    // A sharded index's folder: a rebuild commits by renaming a new manifest into it (shards first).
+    if (generation.index instanceof ShardedIndex) {
+      dirs.add(generation.realPath);
+      names.add(MANIFEST_FILE);
+    }
     const watchers: FSWatcher[] = [];
-    for (const dir of new Set([dirname(slot.path), dirname(generation.realPath)])) {
+    for (const dir of dirs) {
       try {
         const w = watch(dir, { persistent: false }, (_event, file) => {
           if (file === null || names.has(basename(file.toString()))) this.#changed(slot);

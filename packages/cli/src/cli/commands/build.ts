@@ -1,11 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import { AnnoyIndex, sidecarPath, type BuildProgress } from 'annoy-ts';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AnnoyIndex, DEFAULT_MAX_SHARD_BYTES, estimateIndexBytes, ShardedIndexBuilder, sidecarPath, type BuildProgress, type MetricName } from 'annoy-ts';
 import { intOption, required, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { systemMessage } from '../readers/dataset.ts';
 import { bytes, count } from '../format.ts';
-import { writeLabels } from '../../server/labels.ts';
+import { labelsPathFor, writeLabels } from '../../server/labels.ts';
 import { metricOption } from '../open-index.ts';
 import { createProgress } from '../progress.ts';
 import { FORMATS, readVectors } from '../readers/index.ts';
@@ -26,6 +27,8 @@ export const spec: CommandSpec = {
     'no-header': { type: 'boolean' },
     delimiter: { type: 'string' },
     metadata: { type: 'string' },
+    shards: { type: 'string' },
+    'max-shard-bytes': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   help: `Usage: annoy-ts build INPUT -o INDEX --metric M [--trees N] [--seed S] [--jobs J] [options]
@@ -57,6 +60,12 @@ Options:
       --header, --no-header   CSV/TSV: the first line is / is not a header (default: detected)
       --delimiter D       CSV/TSV: the field separator (default "," for .csv, tab for .tsv)
       --metadata JSON     a JSON object to store in the sidecar under "metadata"
+      --shards N          write a sharded index: INDEX is then a folder of N indexes of equal size
+                          (each a plain Annoy file) and their manifest; query, info, eval and serve
+                          take the folder. Each shard has --trees trees; queries search every shard
+      --max-shard-bytes B a sharded index whose shards stay below B bytes each (e.g. 512M, 2G).
+                          Without either option, an input too large for one index (more than
+                          ${DEFAULT_MAX_SHARD_BYTES / 2 ** 30} GiB estimated: one WebAssembly memory holds 4 GiB) is sharded this way
   -q, --quiet             no progress bars and no summary
       --debug             stack traces on errors
   -h, --help              this help
@@ -76,7 +85,9 @@ export async function execute({ values, positionals: [input] }: Parsed): Promise
   if (values['header'] && values['no-header']) throw new UsageError('build: --header and --no-header contradict each other');
   const header = values['header'] ? true : values['no-header'] ? false : undefined;
   const quiet = values['quiet'] === true;
-  checkOutput(output);
+  const shards = str(values, 'shards') === undefined ? undefined : intOption(str(values, 'shards'), 'shards', 1, 1);
+  const maxShardBytes = byteSizeOption(str(values, 'max-shard-bytes'), 'max-shard-bytes');
+  checkOutput(output, shards !== undefined || maxShardBytes !== undefined);
   const progress = createProgress(!quiet);
   const started = performance.now();
 
@@ -92,6 +103,18 @@ export async function execute({ values, positionals: [input] }: Parsed): Promise
     onProgress: (done, total) => progress.update(done, total),
   });
   progress.stop();
+
+  let largest = data.count - 1;
+  if (data.ids) for (let r = 0; r < data.count; r++) largest = Math.max(largest, data.ids[r]);
+  const estimate = estimateIndexBytes(data.dim, metric, largest + 1, trees);
+  if (shards !== undefined || maxShardBytes !== undefined || estimate > DEFAULT_MAX_SHARD_BYTES) {
+    if (shards === undefined && maxShardBytes === undefined) {
+      checkOutput(output, true);
+      if (!quiet) process.stderr.write(`the index would take about ${bytes(estimate)}, more than one index holds safely: writing a sharded index in the folder ${output}\n`);
+    }
+    buildSharded({ output, input, data, metric, trees, jobs, seed, metadata, shards, maxShardBytes, largest, quiet, started, progress });
+    return;
+  }
 
   const index = new AnnoyIndex(data.dim, metric);
   if (seed !== undefined) index.setSeed(seed);
@@ -129,8 +152,76 @@ export async function execute({ values, positionals: [input] }: Parsed): Promise
   }
 }
 
-/** Fails before any work when the index could not be written: no such folder, or a folder in its place. */
-function checkOutput(output: string): void {
+interface ShardedBuild {
+  output: string;
+  input: string;
+  data: Awaited<ReturnType<typeof readVectors>>;
+  metric: MetricName;
+  trees: number;
+  jobs: number;
+  seed: bigint | undefined;
+  metadata: Record<string, unknown>;
+  shards: number | undefined;
+  maxShardBytes: number | undefined;
+  largest: number;
+  quiet: boolean;
+  started: number;
+  progress: ReturnType<typeof createProgress>;
+}
+
+/** A sharded index in the folder `output` (ShardedIndexBuilder: shards written as they fill, the manifest last). */
+function buildSharded(b: ShardedBuild): void {
+  const { output, data, progress } = b;
+  // Labels by global id, in a file named for this build: readers of a set being replaced keep theirs.
+  const labelsStem = join(output, `labels-${randomBytes(4).toString('hex')}`);
+  const labelsName = data.labels ? basename(labelsPathFor(labelsStem)) : undefined;
+  const builder = new ShardedIndexBuilder(output, data.dim, b.metric, {
+    nTrees: b.trees, nJobs: b.jobs, seed: b.seed, maxShardBytes: b.maxShardBytes,
+    maxShardItems: b.shards === undefined ? undefined : Math.ceil(data.count / b.shards),
+    labels: labelsName,
+    metadata: { source: { file: basename(b.input), format: data.format, rows: data.count }, ...b.metadata },
+    onShard: (s) => progress.update(done += s.nItems),
+  });
+  let done = 0;
+  try {
+    progress.start(`${b.trees === -1 ? 'auto' : b.trees} trees per shard`, data.count, 'items');
+    for (let r = 0; r < data.count; r++) builder.addItem(data.ids ? data.ids[r] : r, data.data.subarray(r * data.dim, (r + 1) * data.dim));
+    if (data.labels) {
+      const byId: (string | null)[] = new Array<string | null>(b.largest + 1).fill(null);
+      for (let r = 0; r < data.count; r++) byId[data.ids ? data.ids[r] : r] = data.labels[r];
+      writeLabels(labelsStem, byId);
+    }
+    const manifest = builder.finish();
+    progress.stop();
+    if (!b.quiet) {
+      const size = manifest.shards.reduce((sum, s) => sum + s.byteLength, 0);
+      process.stdout.write(
+        `built ${output}: ${count(data.count)} items in ${manifest.shards.length} shard${manifest.shards.length === 1 ? '' : 's'}, f = ${data.dim}, ${b.metric}, ` +
+          `${manifest.shards[0].nTrees} trees each, ${bytes(size)} in ${((performance.now() - b.started) / 1000).toFixed(2)} s (+ manifest.json${labelsName ? `, ${labelsName}` : ''})\n`,
+      );
+    }
+  } catch (error) {
+    progress.stop();
+    builder.abort();
+    if (labelsName) rmSync(labelsPathFor(labelsStem), { force: true });
+    throw error;
+  }
+}
+
+/** "2G", "512M", "64k", "1000000": bytes (binary units). */
+function byteSizeOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(value);
+  const n = m ? Math.floor(Number(m[1]) * 1024 ** (m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0)) : NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a size in bytes like 2G, 512M or 1000000, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * Fails before any work when the index could not be written: no such folder, or a folder in its
+ * place (a file in its place, for a sharded index, whose output is a folder).
+ */
+function checkOutput(output: string, sharded = false): void {
   const dir = dirname(resolve(output));
   let st;
   try {
@@ -139,7 +230,8 @@ function checkOutput(output: string): void {
     throw new CliError(`cannot write ${output}: the folder ${dir} ${systemMessage(cause) === 'no such file or directory' ? 'does not exist' : `is not usable (${systemMessage(cause)})`}`);
   }
   if (!st.isDirectory()) throw new CliError(`cannot write ${output}: ${dir} is not a folder`);
-  if (existsSync(output) && statSync(output).isDirectory()) throw new CliError(`cannot write ${output}: it is a folder`);
+  if (sharded && existsSync(output) && !statSync(output).isDirectory()) throw new CliError(`cannot write a sharded index to ${output}: it is a file (a sharded index is a folder)`);
+  if (!sharded && existsSync(output) && statSync(output).isDirectory()) throw new CliError(`cannot write ${output}: it is a folder (pass --shards or --max-shard-bytes to write a sharded index there)`);
 }
 
 function seedOption(value: string | undefined): bigint | undefined {

@@ -1,8 +1,8 @@
-import type { AnnoyIndex, SearchResult } from 'annoy-ts';
+import type { SearchResult } from 'annoy-ts';
 import { intOption, searchKOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { count, table } from '../format.ts';
-import { INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
+import { INDEX_HELP, INDEX_OPTIONS, openSearchable } from '../open-index.ts';
 import { Rng } from '../prng.ts';
 import { readVectors } from '../readers/index.ts';
 
@@ -22,6 +22,7 @@ export const spec: CommandSpec = {
   help: `Usage: annoy-ts eval INDEX [--queries FILE] [-k 10] [--search-k N[,N…]] [--sample 100] [--json]
 
 Measures recall@k of the index against exact search, and its speed (queries per second, one thread).
+INDEX may be the folder of a sharded index (search_k then counts per shard).
 The exact answers come from searching every tree completely, which scores every item with the
 index's own distance. A returned item counts as found when it is among the exact k nearest, or
 ties with the k-th exact distance.
@@ -57,7 +58,7 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
   const searchKs = (str(values, 'search-k') ?? '-1').split(',').map((s) => searchKOption(s.trim()));
   const queriesPath = str(values, 'queries');
 
-  const { index } = openIndex(path, values);
+  const { index, sharded } = openSearchable(path, values);
   const rng = new Rng(seed);
   let queries: ArrayLike<number>[];
   let source: string;
@@ -97,7 +98,7 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
     return;
   }
   const lines = [
-    `${path}: ${count(index.getNItems())} items, f = ${index.f}, ${index.metric}, ${index.getNTrees()} trees`,
+    `${path}: ${count(index.getNItems())} items, f = ${index.f}, ${index.metric}, ${index.getNTrees()} trees${sharded ? ` per shard, ${sharded.getNShards()} shards (search_k per shard)` : ''}`,
     `queries: ${source}; k = ${k}`,
     'exact answers: every tree searched completely (every item scored)',
     '',

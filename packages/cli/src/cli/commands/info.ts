@@ -3,7 +3,7 @@ import { AnnoyFormatError, inferLayout, readFileBytes, recordLayout, sidecarPath
 import { str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { bytes, count, table } from '../format.ts';
-import { checkFile, INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
+import { checkFile, INDEX_HELP, INDEX_OPTIONS, isFolder, openIndex, openSearchable } from '../open-index.ts';
 
 export const spec: CommandSpec = {
   name: 'info',
@@ -16,7 +16,8 @@ export const spec: CommandSpec = {
   help: `Usage: annoy-ts info INDEX [--json] [--f F --metric M] [--ignore-sidecar]
 
 Describes an index: f, metric, items, trees, size, record layout, and whether its sidecar
-(INDEX.json) matches it (size and CRC-32).
+(INDEX.json) matches it (size and CRC-32). For the folder of a sharded index: its manifest, and
+whether every shard matches it.
 
 Without a sidecar (a file written by Annoy itself, which records neither f nor the metric) and
 without --f/--metric, info infers them: every (metric, f) whose record size divides the file and
@@ -36,6 +37,11 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
   const json = values['json'] === true;
   const given = str(values, 'f') !== undefined || str(values, 'metric') !== undefined;
   if (values['ignore-sidecar'] && given) throw new UsageError('info: --ignore-sidecar infers f and metric; do not pass --f/--metric with it');
+  if (isFolder(path)) {
+    if (values['ignore-sidecar']) throw new UsageError(`info: ${path} is a folder (a sharded index, described by its manifest): --ignore-sidecar applies to index files`);
+    describeSharded(path, values, json);
+    return;
+  }
   checkFile(path, 'index');
   const hasSidecar = existsSync(sidecarPath(path));
   if (values['ignore-sidecar'] || (!hasSidecar && !given)) {
@@ -93,6 +99,41 @@ function describeIndex(path: string, values: Record<string, unknown>, json: bool
     rows.push(['sidecar', `none: f and metric as given (--f ${index.f} --metric ${index.metric}); they cannot be checked against the file`]);
   }
   process.stdout.write(`${path}\n${table(rows).split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+}
+
+/** A sharded index's folder: its manifest, every shard checked against it (opened as query does). */
+function describeSharded(path: string, values: Parsed['values'], json: boolean): void {
+  const started = performance.now();
+  const { sharded, labels } = openSearchable(path, values);
+  const index = sharded!;
+  const ms = performance.now() - started;
+  const { manifest } = index;
+  const total = manifest.shards.reduce((sum, s) => sum + s.byteLength, 0);
+  const verified = values['no-verify'] !== true;
+  const ids = (s: (typeof manifest.shards)[number]) => ('first' in s.ids ? `${s.firstId} … ${s.lastId}` : `${s.firstId} … ${s.lastId} (id file)`);
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      path, sharded: true, byteLength: total, f: index.f, metric: index.metric, nItems: index.getNItems(), count: index.size,
+      nTrees: index.getNTrees(), build: manifest.build, createdBy: manifest.createdBy, verified, shards: manifest.shards,
+      labels: labels ? { path: labels.file, count: labels.labelled } : null, metadata: manifest.metadata ?? null,
+    }) + '\n');
+    return;
+  }
+  const rows: string[][] = [
+    ['sharded', `${manifest.shards.length} shards, ${count(total)} bytes (${bytes(total)}) in all; build ${manifest.build} by ${manifest.createdBy}`],
+    ['metric', index.metric],
+    ['f', String(index.f)],
+    ['items', `${count(index.size)} (ids 0 … ${index.getNItems() - 1}${index.size < index.getNItems() ? `, ${count(index.getNItems() - index.size)} unused` : ''})`],
+    ['trees', `${index.getNTrees()} per shard`],
+  ];
+  if (labels) rows.push(['labels', `${labels.file} (${count(labels.labelled)} labels)`]);
+  if (manifest.metadata) rows.push(['metadata', JSON.stringify(manifest.metadata)]);
+  rows.push(['manifest', `every shard matches (size${verified ? ' and CRC-32' : '; checksums not checked'}; opened in ${ms.toFixed(1)} ms)`]);
+  const shards = table([
+    ['shard', 'file', 'items', 'ids', 'size'],
+    ...manifest.shards.map((s, k) => [String(k), s.file, count(s.nItems), ids(s), bytes(s.byteLength)]),
+  ], [true, false, true, false, true]);
+  process.stdout.write(`${path}\n${table(rows).split('\n').map((l) => `  ${l}`).join('\n')}\n${shards.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
 }
 
 function infer(path: string, json: boolean, hasSidecar: boolean): void {

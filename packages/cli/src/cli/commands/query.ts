@@ -1,9 +1,8 @@
-import type { AnnoyIndex } from 'annoy-ts';
 import { intOption, parseValue, searchKOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { f32, f32Number, table } from '../format.ts';
 import type { Labels } from '../../server/labels.ts';
-import { INDEX_HELP, INDEX_OPTIONS, openIndex } from '../open-index.ts';
+import { INDEX_HELP, INDEX_OPTIONS, openSearchable, type SearchableIndex } from '../open-index.ts';
 import { readVectors } from '../readers/index.ts';
 
 export const spec: CommandSpec = {
@@ -21,6 +20,9 @@ export const spec: CommandSpec = {
   },
   help: `Usage: annoy-ts query INDEX (--vector V | --item ID | --label WORD | --file QUERIES)... [-k 10]
                      [--search-k N] [--json]
+
+INDEX is an index file, or the folder of a sharded index (annoy-ts build --shards): every shard is
+searched and the answers merged; --search-k then counts per shard.
 
 Prints the k nearest neighbours of each query: a table, or with --json one JSON object per query
 per line: {"ids": [...], "distances": [...]} plus "labels" when the index has labels. Queries run
@@ -49,7 +51,7 @@ product (larger = closer), hamming the number of differing bits.
 interface Query {
   /** How the table names the query. */
   title: string;
-  run(index: AnnoyIndex, k: number, searchK: number): { ids: number[]; distances: number[] };
+  run(index: SearchableIndex, k: number, searchK: number): { ids: number[]; distances: number[] };
 }
 
 export async function execute({ values, positionals: [path], order }: Parsed): Promise<void> {
@@ -61,7 +63,7 @@ export async function execute({ values, positionals: [path], order }: Parsed): P
   const items = requested.filter((o) => o.name === 'item').map((o) => intOption(o.value, 'item', 0, 0));
   const vectors = requested.filter((o) => o.name === 'vector').map((o) => parseVectorOption(o.value!));
 
-  const { index, labels } = openIndex(path, values);
+  const { index, labels } = openSearchable(path, values);
   const queries: Query[] = [];
   let itemAt = 0, vectorAt = 0;
   for (const o of requested) {
@@ -120,7 +122,7 @@ function labelSuffix(labels: Labels | null, id: number): string {
   return l ? ` ${JSON.stringify(l)}` : '';
 }
 
-function checkDimension(dim: number, index: AnnoyIndex, what: string): void {
+function checkDimension(dim: number, index: SearchableIndex, what: string): void {
   if (dim !== index.f) throw new CliError(`${what} has ${dim} value${dim === 1 ? '' : 's'} per vector, but the index has f = ${index.f}`);
 }
 

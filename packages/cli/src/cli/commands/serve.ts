@@ -33,7 +33,9 @@ export const spec: CommandSpec = {
   help: `Usage: annoy-ts serve INDEX [INDEX…] [--port 8080] [--host 127.0.0.1] [options]
 
 Answers nearest-neighbour queries over HTTP (JSON). Each INDEX is a file, or NAME=FILE to name it
-(default name: the file name without .ann). The API is described at /openapi.json.
+(default name: the file name without .ann). The API is described at /openapi.json. An INDEX may be
+the folder of a sharded index (annoy-ts build --shards): every query searches all its shards
+(searchK per shard), and a hot swap replaces the whole set once its new manifest is in place.
 
 Endpoints:
   GET  /health                       200 while serving (no token needed), 503 while shutting down
