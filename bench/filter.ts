@@ -24,13 +24,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AnnoyIndex } from '../packages/annoy-ts/src/node/index.ts';
-import { AllowedIds, toRestriction, type Filter } from '../packages/annoy-ts/src/search/filter.ts';
-import { filterTuning, type Searcher } from '../packages/annoy-ts/src/search/search.ts';
-import { distanceBound } from '../packages/annoy-ts/src/search/range.ts';
-import type { Metric } from '../packages/annoy-ts/src/metrics/metric.ts';
+import { AllowedIds, type Filter } from '../packages/annoy-ts/src/search/filter.ts';
+import { filterTuning } from '../packages/annoy-ts/src/search/search.ts';
 import { Rng } from '../packages/cli/src/cli/prng.ts';
 import { loadBenchDataset, type BenchDatasetName } from '../datasets/bench.ts';
-import { cacheDir, REPO_ROOT } from '../datasets/paths.ts';
+import { REPO_ROOT } from '../datasets/paths.ts';
 import { loadAverage, machineFacts } from './lib/machine.ts';
 
 const { values } = parseArgs({
@@ -57,6 +55,7 @@ const EF = [10, 20, 40, 80, 160, 320, 640, 1280];
 const POST_SEARCH_K = [1000, 10_000, 100_000];
 const TARGET = 0.95;
 const SEED = 42;
+const CACHE = join(REPO_ROOT, '.cache', 'bench', 'filter');
 
 interface HnswIndex {
   initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number): void;
@@ -68,18 +67,6 @@ interface HnswIndex {
 }
 type HnswCtor = new (space: 'l2' | 'cosine', dim: number) => HnswIndex;
 const Hnsw = (createRequire(import.meta.url)('hnswlib-node') as { HierarchicalNSW: HnswCtor }).HierarchicalNSW;
-
-/** Until the options-object overloads land: the same search through the searcher (TEMPORARY). */
-function query(index: AnnoyIndex, v: Float32Array, n: number, o: { searchK?: number; filter?: Filter; maxDistance?: number }): number[] {
-  const internal = index as unknown as { ready(call: string): Searcher; policy: Metric };
-  const searcher = internal.ready('bench');
-  internal.policy.writeItem(searcher.query, 0, v);
-  const refinement = {
-    restriction: o.filter === undefined ? null : toRestriction(o.filter, index.getNItems()),
-    bound: o.maxDistance === undefined ? null : distanceBound(internal.policy, o.maxDistance),
-  };
-  return searcher.search(n, o.searchK ?? -1, false, refinement).ids;
-}
 
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -103,7 +90,7 @@ async function loadData(name: BenchDatasetName): Promise<Data> {
 }
 
 function annoyIndex(data: Data): AnnoyIndex {
-  const dir = cacheDir('bench', 'filter');
+  const dir = CACHE;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${data.name}-n${data.nBase}-t${nTrees}-s${SEED}.ann`);
   if (existsSync(file)) return AnnoyIndex.open(file);
@@ -118,7 +105,7 @@ function annoyIndex(data: Data): AnnoyIndex {
 }
 
 function hnswIndex(data: Data): HnswIndex {
-  const dir = cacheDir('bench', 'filter');
+  const dir = CACHE;
   const file = join(dir, `${data.name}-n${data.nBase}-hnsw-M16-efC200-s${SEED}.bin`);
   const index = new Hnsw(data.metric === 'angular' ? 'cosine' : 'l2', data.dim);
   if (existsSync(file)) {
@@ -354,7 +341,7 @@ for (const name of datasets) {
 
   for (const [fi, f] of filters.entries()) {
     const score = (q: number, got: number[]) => recallOf(got, truth.filtered[fi][q], f.allowed, (id) => truth.distance(q, id));
-    const filtered = (filter: Filter) => (searchK: number): Run => (q) => query(index, data.queries[q], K, { searchK, filter });
+    const filtered = (filter: Filter) => (searchK: number): Run => (q) => index.getNnsByVector(data.queries[q], K, { searchK, filter });
     const configs = [
       { library: 'annoy-ts ids', param: 'searchK', values: SEARCH_K, make: filtered(f.allowed) },
       { library: 'annoy-ts predicate', param: 'searchK', values: SEARCH_K, make: filtered(f.predicate) },
@@ -381,9 +368,9 @@ for (const name of datasets) {
     const switchTruth = exactAnswers(data, norms, switchFilters);
     for (const [fi, f] of switchFilters.entries()) {
       const score = (q: number, got: number[]) => recallOf(got, switchTruth.filtered[fi][q], f.allowed, (id) => switchTruth.distance(q, id));
-      const forced = (visitsPerDistance: number) => (searchK: number): Run => (q) => {
+      const forced = (visitsPerDistance: number | null) => (searchK: number): Run => (q) => {
         filterTuning.visitsPerDistance = visitsPerDistance;
-        return query(index, data.queries[q], K, { searchK, filter: f.allowed });
+        return index.getNnsByVector(data.queries[q], K, { searchK, filter: f.allowed });
       };
       const points = measure(name, f.name, f.allowed, [
         { library: 'forced walk', param: 'searchK', values: SEARCH_K, make: forced(1e15) },
@@ -400,11 +387,11 @@ for (const name of datasets) {
   if (!skip.has('radius')) {
     for (const [ri, count] of RADIUS_COUNTS.entries()) {
       const configs: { param: string; value: number; run: Run }[] = [
-        { param: 'searchK', value: -1, run: (q) => query(index, data.queries[q], Infinity, { maxDistance: truth.radius[ri][q].r }) },
+        { param: 'searchK', value: -1, run: (q) => index.getNnsByVector(data.queries[q], Infinity, { maxDistance: truth.radius[ri][q].r }) },
         ...[30_000, 100_000].map((searchK) => ({
-          param: 'searchK', value: searchK, run: (q: number) => query(index, data.queries[q], Infinity, { searchK, maxDistance: truth.radius[ri][q].r }),
+          param: 'searchK', value: searchK, run: (q: number) => index.getNnsByVector(data.queries[q], Infinity, { searchK, maxDistance: truth.radius[ri][q].r }),
         })),
-        { param: 'searchK', value: Infinity, run: (q) => query(index, data.queries[q], Infinity, { searchK: Infinity, maxDistance: truth.radius[ri][q].r }) },
+        { param: 'searchK', value: Infinity, run: (q) => index.getNnsByVector(data.queries[q], Infinity, { searchK: Infinity, maxDistance: truth.radius[ri][q].r }) },
       ];
       const rows = configs.map((c) => ({ ...c, qpsRounds: [] as number[], precision: 0, recall: 0, meanResults: 0 }));
       for (let round = 0; round < rounds; round++) {
