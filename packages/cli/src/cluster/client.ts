@@ -156,6 +156,15 @@ export class ClusterClient {
     throw new ClusterError('unknown_index', `no server of the cluster (prefix "${this.prefix}") serves an index named ${JSON.stringify(index)}${known.length ? `: it serves ${known.map((n) => JSON.stringify(n)).join(', ')}` : ': no index is served right now'}`);
   }
 
+  /** topology(), within a query's deadline (the first query of an index waits for discovery). */
+  #topologyBy(index: string, deadline: number, timeoutMs: number): Promise<Topology> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ClusterUnavailableError('timeout', `index "${index}": discovering its shards took longer than the timeout of ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+    });
+    return Promise.race([this.topology(index), late]).finally(() => clearTimeout(timer));
+  }
+
   #discover(): Promise<Map<string, Topology>> {
     this.#discovering ??= (async () => {
       try {
@@ -192,7 +201,7 @@ export class ClusterClient {
     if (!Array.isArray(targets) || targets.length === 0) throw new AnnoyArgumentError('give at least one query');
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positive(options.timeoutMs, 'timeoutMs');
     const deadline = Date.now() + timeoutMs;
-    const topology = await this.topology(index);
+    const topology = await this.#topologyBy(index, deadline, timeoutMs);
     const vectors = await this.#vectors(topology, targets, deadline, timeoutMs);
     const labels = options.labels !== false && topology.labels;
     for (;;) {
@@ -211,7 +220,7 @@ export class ClusterClient {
   async getItemVector(index: string, id: number, options: QueryOptions = {}): Promise<number[]> {
     this.#checkUsable();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const topology = await this.topology(index);
+    const topology = await this.#topologyBy(index, Date.now() + timeoutMs, timeoutMs);
     const [vector] = await this.#vectors(topology, [{ item: id }], Date.now() + timeoutMs, timeoutMs);
     return Array.from(vector);
   }
