@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AnnoyFormatError, AnnoyIndex, AnnoyStateError, AnnoyArgumentError, ShardedIndex, ShardedIndexBuilder, mergeNearest, type MetricName,
-  type SearchResult, type ShardBuilt, type ShardManifest,
+  AllowedIds, AnnoyFormatError, AnnoyIndex, AnnoyStateError, AnnoyArgumentError, ShardedIndex, ShardedIndexBuilder, mergeNearest, type MetricName,
+  type QueryOptions, type SearchResult, type ShardBuilt, type ShardManifest,
 } from '../../packages/annoy-ts/src/node/index.ts';
 import { loadGlove } from '../../datasets/glove.ts';
 
@@ -137,6 +137,68 @@ describe('a sharded index answers like one index', () => {
       one += single.getNnsByVector(row(N + q), 10, 100).filter((id) => truth.has(id)).length;
     }
     expect(sharded).toBeGreaterThanOrEqual(one);
+  });
+});
+
+describe('filters and radius (the options of AnnoyIndex queries) over global ids', () => {
+  it('filtered and radius queries equal one index\'s exact ones, for runs and id files, sync and async', async () => {
+    for (const [name, metric, ids] of [
+      ['filter-runs', 'angular', Array.from({ length: N }, (_, r) => r)],
+      ['filter-idfiles', 'dot', Array.from({ length: N }, (_, r) => 5 * ((r * 1103) % N) + (r % 3))],
+    ] as const) {
+      const { dir, single, manifest } = buildBoth(name, metric, ids, { maxShardBytes: 400_000 });
+      const index = ShardedIndex.open(dir);
+      const everyTenth = new Set(ids.filter((_, r) => r % 10 === 3));
+      const few = ids.filter((_, r) => r % 397 === 5);
+      const q = queryVector(metric, 0), q2 = queryVector(metric, 1);
+      const exact = single.getNnsByVector(q, 20, { searchK: Infinity, includeDistances: true });
+      const radius = exact.distances[12];
+      const cases: QueryOptions[] = [
+        { searchK: Infinity, filter: everyTenth },
+        { searchK: Infinity, filter: few },
+        { searchK: Infinity, filter: Int32Array.from(few) },
+        { searchK: Infinity, filter: AllowedIds.from(few, single.getNItems()) },
+        { searchK: Infinity, filter: (id: number) => id % 2 === 0 },
+        { searchK: Infinity, maxDistance: radius },
+        { searchK: Infinity, maxDistance: radius, filter: everyTenth },
+      ];
+      for (const [c, options] of cases.entries()) {
+        const want = single.getNnsByVector(q, 15, { ...options, includeDistances: true });
+        const got = index.getNnsByVector(q, 15, { ...options, includeDistances: true });
+        expect(canonical(got, metric)).toEqual(canonical(want, metric));
+        expect(index.getNnsByItem(ids[7], 9, options)).toEqual(canonical(single.getNnsByItem(ids[7], 9, { ...options, includeDistances: true }), metric).map(([, id]) => id));
+        if (c % 2 === 0) { // the worker pools (a predicate is asked about every item first)
+          expect(await index.getNnsByVectorsAsync([q, q2], 15, { ...options, includeDistances: true })).toEqual(index.getNnsByVectors([q, q2], 15, { ...options, includeDistances: true }));
+          expect(await index.getNnsByItemsAsync([ids[7], ids[2000]], 9, options)).toEqual(index.getNnsByItems([ids[7], ids[2000]], 9, options));
+        }
+      }
+      // Every item within the radius: n = Infinity with maxDistance.
+      const all = index.getNnsByVector(q, Infinity, { maxDistance: radius, searchK: Infinity, includeDistances: true });
+      expect(canonical(all, metric)).toEqual(canonical(single.getNnsByVector(q, Infinity, { maxDistance: radius, searchK: Infinity, includeDistances: true }), metric));
+      expect(all.ids.length).toBeGreaterThanOrEqual(13);
+      // Nothing allowed: an empty answer; a filter naming one shard's items only asks that shard.
+      expect(index.getNnsByVector(q, 5, { filter: [] })).toEqual([]);
+      const oneShard = ids.filter((id) => id >= manifest.shards[1].firstId && id <= manifest.shards[1].lastId).slice(0, 50);
+      expect(index.getNnsByVector(q, 5, { filter: oneShard, searchK: Infinity })).toEqual(single.getNnsByVector(q, 5, { filter: oneShard, searchK: Infinity }));
+    }
+  });
+
+  it('bad options and failing filters are reported with the global ids', async () => {
+    const { dir } = buildBoth('filter-errors', 'euclidean', Array.from({ length: N }, (_, r) => 2 * r));
+    const index = ShardedIndex.open(dir);
+    const q = row(N);
+    expect(() => index.getNnsByVector(q, 5, { filter: [4, 2 * N] })).toThrow(/item id 6000|6000/);
+    expect(() => index.getNnsByVector(q, 5, { filter: (id: number) => { if (id === 2 * 2500) throw new Error('boom'); return true; }, searchK: Infinity }))
+      .toThrow(/the filter function threw for item 5000: boom/);
+    expect(() => index.getNnsByVector(q, 5, { filter: (() => 1) as unknown as (id: number) => boolean })).toThrow(/must return true or false, but returned 1 for item \d*[02468]\b/);
+    await expect(index.getNnsByVectorsAsync([q], 5, { filter: (id: number) => { if (id === 4000) throw new Error('bang'); return true; } })).rejects.toThrow(/threw for item 4000: bang/);
+    expect(() => index.getNnsByVector(q, 5, { maxDistance: -1 })).toThrow(/maxDistance must not be negative/);
+    expect(() => index.getNnsByVector(q, Infinity)).toThrow(/Infinity only with maxDistance/);
+    expect(() => index.getNnsByVector(q, 5, { serchK: 10 } as QueryOptions)).toThrow(/unknown option "serchK"/);
+    expect(() => index.getNnsByVector(q, 5, { searchK: 10 }, true as never)).toThrow(/inside the options object/);
+    // The index stays usable.
+    expect(index.getNnsByVector(q, 3)).toHaveLength(3);
+    await index.close();
   });
 });
 

@@ -54,6 +54,32 @@ export class ShardIdDirectory {
     return list ? list[local] : (this.#entries[shard].ids as { first: number }).first + local;
   }
 
+  /**
+   * The local ids of shard `shard` whose global ids are set in `global` (a bitset over global ids:
+   * bit id & 31 of word id >>> 5; `count` of them set), as a bitset over the shard's local ids.
+   * Few allowed ids: each is looked up; many: each of the shard's items is tested.
+   */
+  localBits(shard: number, global: Uint32Array, count: number): Uint32Array {
+    const e = this.#entries[shard], list = this.#lists[shard];
+    const out = new Uint32Array(Math.ceil(e.nItems / 32));
+    const set = (local: number) => (out[local >>> 5] |= 1 << (local & 31));
+    const has = (id: number) => (id >>> 5) < global.length && (global[id >>> 5] & (1 << (id & 31))) !== 0;
+    if (32 * count < e.nItems) {
+      const last = Math.min(e.lastId >>> 5, global.length - 1);
+      for (let w = e.firstId >>> 5; w <= last; w++) {
+        for (let word = global[w]; word !== 0; word &= word - 1) {
+          const id = (w << 5) + (31 - Math.clz32(word & -word));
+          if (id < e.firstId || id > e.lastId) continue;
+          const local = list ? indexOf(list, id) : id - e.firstId;
+          if (local >= 0) set(local);
+        }
+      }
+    } else {
+      for (let local = 0; local < e.nItems; local++) if (has(list ? list[local] : e.firstId + local)) set(local);
+    }
+    return out;
+  }
+
   /** Where global id `id` lives, or null for an id no shard holds (a hole). */
   locate(id: number): ShardLocation | null {
     const byFirst = this.#byFirst, entries = this.#entries;

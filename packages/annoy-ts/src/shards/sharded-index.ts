@@ -4,18 +4,20 @@ import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { atPosition, queryRows, type SearchResult } from '../annoy-index.ts';
+import { atPosition, queryRows, type QueryOptions, type SearchResult, type WithDistances, type WithoutDistances } from '../annoy-index.ts';
 import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError, errorClassNamed } from '../errors.ts';
-import { describe } from '../metrics/index.ts';
-import type { MetricName } from '../metrics/metric.ts';
+import { createMetric, describe } from '../metrics/index.ts';
+import type { Metric, MetricName } from '../metrics/metric.ts';
+import { checkNeighbourCount, checkQueryOptions } from '../search/options.ts';
 import { AnnoyIndex, attachIndex } from '../node/annoy-index.ts';
 import { readTextIfExists } from '../node/files.ts';
 import { startWorker } from '../node/workers.ts';
-import { checkBoolean, checkCount, checkItemId, checkSearchK, checkVector } from '../validate.ts';
+import { checkBoolean, checkItemId, checkSearchK, checkVector } from '../validate.ts';
 import { ShardIdDirectory, type ShardLocation } from './ids.ts';
 import { MANIFEST_FILE, parseManifest, parseShardFileName, type ShardManifest } from './manifest.ts';
 import { loadShard, shardName, type OpenReply, type OpenRequest } from './load.ts';
 import { mergeNearest } from './merge.ts';
+import { filterError, ShardQuery } from './query.ts';
 
 export interface ShardedOpenOptions {
   /** Compare every shard's CRC-32 (and its id file's) with the manifest (default true; ≈ 0.2 ms per MB). */
@@ -28,14 +30,8 @@ export interface ShardedOpenOptions {
   allowPartial?: boolean;
 }
 
-/**
- * The options-object form of a query (beside Annoy's positional `searchK, includeDistances`).
- * `searchK` is per shard: every shard collects searchK candidates (-1: n × that shard's trees).
- */
-export interface ShardedQueryOptions {
-  searchK?: number;
-  includeDistances?: boolean;
-}
+/** The options object of a sharded query: AnnoyIndex's QueryOptions, with searchK per shard and filters over global ids. */
+export type ShardedQueryOptions = QueryOptions;
 
 /** A shard the index could not load (only with allowPartial). */
 export interface FailedShard {
@@ -49,11 +45,13 @@ interface LoadedShard {
   index: AnnoyIndex;
 }
 
-type Query = { searchK: number; includeDistances: boolean };
 type VectorMatrix = ArrayLike<number> | readonly ArrayLike<number>[];
 
 /** How often open() starts again when the set was replaced while it was being read. */
 const OPEN_ATTEMPTS = 3;
+
+/** The answer of a shard that was not asked (no item of it may be returned). */
+const NOTHING: SearchResult = Object.freeze({ ids: [], distances: [] }) as SearchResult;
 
 /**
  * Several annoy-ts indexes searched as one: every query goes to every shard and the per-shard
@@ -80,6 +78,9 @@ export class ShardedIndex {
   readonly #byNumber: readonly (LoadedShard | undefined)[];
   readonly #ids: ShardIdDirectory;
   readonly #largerFirst: boolean;
+  readonly #policy: Metric;
+  /** Items of each shard (local ids 0 … n − 1). */
+  readonly #nLocal: readonly number[];
   #unloaded = false;
   /** A two-item index that computes distances between items of different shards exactly as a shard would. */
   #pair: AnnoyIndex | null = null;
@@ -96,6 +97,8 @@ export class ShardedIndex {
     this.failedShards = failed;
     this.#ids = ids;
     this.#largerFirst = manifest.metric === 'dot';
+    this.#policy = createMetric(manifest.f, manifest.metric);
+    this.#nLocal = manifest.shards.map((s) => s.nItems);
   }
 
   /**
@@ -188,101 +191,111 @@ export class ShardedIndex {
     return this.#byNumber[k]?.index ?? null;
   }
 
-  /** The n nearest items to `vector` over all shards: global ids, or { ids, distances } with includeDistances. */
+  /**
+   * The n nearest items to `vector` over all shards: global ids, or { ids, distances } with
+   * includeDistances. `searchK` is per shard. The options object takes the filter (global ids, or
+   * a predicate asked about global ids) and maxDistance of AnnoyIndex's queries.
+   */
   getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
-  getNnsByVector(vector: ArrayLike<number>, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult;
-  getNnsByVector(vector: ArrayLike<number>, n: number, options: ShardedQueryOptions): number[] | SearchResult;
-  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult;
-  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult {
-    const q = this.#query(n, searchK, includeDistances);
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithDistances): SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithoutDistances): number[];
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: QueryOptions): number[] | SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): number[] | SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): number[] | SearchResult {
+    const q = this.#plan(n, searchK, includeDistances, false);
     checkVector(vector, this.f, 'query vector');
-    const parts = this.#shards.map(({ shard, index }) => this.#globalize(shard, index.getNnsByVector(vector, n, q.searchK, true)));
-    return this.#answer(parts, n, q);
+    return this.#answer(this.#searchVector(vector, q), q);
   }
 
   /** The n nearest items to item `id` (a global id) over all shards. */
   getNnsByItem(id: number, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByItem(id: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
-  getNnsByItem(id: number, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult;
-  getNnsByItem(id: number, n: number, options: ShardedQueryOptions): number[] | SearchResult;
-  getNnsByItem(id: number, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult;
-  getNnsByItem(id: number, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[] | SearchResult {
-    const q = this.#query(n, searchK, includeDistances);
-    const at = this.#locate(id);
-    const vector = at ? null : this.#zeros();
-    let itemVector: number[] | null = vector;
-    const parts = this.#shards.map(({ shard, index }) => {
-      // The shard holding the item searches from its record (as AnnoyIndex does); the others from its vector.
-      if (at && at.shard === shard) return this.#globalize(shard, index.getNnsByItem(at.local, n, q.searchK, true));
-      itemVector ??= this.#byNumber[at!.shard]!.index.getItemVector(at!.local);
-      return this.#globalize(shard, index.getNnsByVector(itemVector, n, q.searchK, true));
-    });
-    return this.#answer(parts, n, q);
+  getNnsByItem(id: number, n: number, options: WithDistances): SearchResult;
+  getNnsByItem(id: number, n: number, options: WithoutDistances): number[];
+  getNnsByItem(id: number, n: number, options: QueryOptions): number[] | SearchResult;
+  getNnsByItem(id: number, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): number[] | SearchResult;
+  getNnsByItem(id: number, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): number[] | SearchResult {
+    const q = this.#plan(n, searchK, includeDistances, false);
+    return this.#answer(this.#searchItem(id, q), q);
   }
 
   /** getNnsByVector for each row of a matrix (rows × f values) or array of vectors, in input order. */
   getNnsByVectors(queries: VectorMatrix, n: number, searchK?: number, includeDistances?: false): number[][];
   getNnsByVectors(queries: VectorMatrix, n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
-  getNnsByVectors(queries: VectorMatrix, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult[];
-  getNnsByVectors(queries: VectorMatrix, n: number, options: ShardedQueryOptions): number[][] | SearchResult[];
-  getNnsByVectors(queries: VectorMatrix, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[][] | SearchResult[] {
-    const q = this.#query(n, searchK, includeDistances);
+  getNnsByVectors(queries: VectorMatrix, n: number, options: WithDistances): SearchResult[];
+  getNnsByVectors(queries: VectorMatrix, n: number, options: WithoutDistances): number[][];
+  getNnsByVectors(queries: VectorMatrix, n: number, options: QueryOptions): number[][] | SearchResult[];
+  getNnsByVectors(queries: VectorMatrix, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): number[][] | SearchResult[] {
+    const q = this.#plan(n, searchK, includeDistances, false);
     const rows = queryRows(queries, this.f);
-    return rows.map((row, k) => atPosition(k, () => this.getNnsByVector(row, n, q))) as number[][] | SearchResult[];
+    return rows.map((row, k) => atPosition(k, () => this.#answer(this.#searchVector(checkVector(row, this.f, 'query vector'), q), q))) as number[][] | SearchResult[];
   }
 
   /** getNnsByItem for each id, in input order. */
   getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): number[][];
   getNnsByItems(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult[];
-  getNnsByItems(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions & { includeDistances: true }): SearchResult[];
-  getNnsByItems(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions): number[][] | SearchResult[];
-  getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): number[][] | SearchResult[] {
-    const q = this.#query(n, searchK, includeDistances);
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: WithDistances): SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: WithoutDistances): number[][];
+  getNnsByItems(ids: ArrayLike<number>, n: number, options: QueryOptions): number[][] | SearchResult[];
+  getNnsByItems(ids: ArrayLike<number>, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): number[][] | SearchResult[] {
+    const q = this.#plan(n, searchK, includeDistances, false);
     checkIdList(ids);
-    return Array.from(ids, (id, k) => atPosition(k, () => this.getNnsByItem(id, n, q))) as number[][] | SearchResult[];
+    return Array.from(ids, (id, k) => atPosition(k, () => this.#answer(this.#searchItem(id, q), q))) as number[][] | SearchResult[];
   }
 
   /**
    * Batch queries on worker threads: each shard's own query pool (AnnoyIndex.getNnsByVectorsAsync)
-   * searches it, all shards at once, and the answers are merged per query.
+   * searches it, all shards at once, and the answers are merged per query. A filter predicate is
+   * asked about every item first, on this thread.
    */
   getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
   getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
-  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: ShardedQueryOptions & { includeDistances: true }): Promise<SearchResult[]>;
-  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: ShardedQueryOptions): Promise<number[][] | SearchResult[]>;
-  async getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): Promise<number[][] | SearchResult[]> {
-    const q = this.#query(n, searchK, includeDistances);
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: WithDistances): Promise<SearchResult[]>;
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: WithoutDistances): Promise<number[][]>;
+  getNnsByVectorsAsync(queries: VectorMatrix, n: number, options: QueryOptions): Promise<number[][] | SearchResult[]>;
+  async getNnsByVectorsAsync(queries: VectorMatrix, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): Promise<number[][] | SearchResult[]> {
+    const q = this.#plan(n, searchK, includeDistances, true);
     const matrix = this.#matrix(queryRows(queries, this.f));
-    const answers = await Promise.all(this.#shards.map(({ shard, index }) =>
-      index.getNnsByVectorsAsync(matrix, n, q.searchK, true).then((rs) => rs.map((r) => this.#globalize(shard, r)))));
-    return Array.from({ length: matrix.length / this.f }, (_, r) => this.#answer(answers.map((a) => a[r]), n, q)) as number[][] | SearchResult[];
+    const rows = matrix.length / this.f;
+    // Every shard's options first (a failing filter then fails the call before any shard searches).
+    const plans = this.#shards.map(({ shard }) => q.forShard(shard));
+    const answers = await Promise.all(this.#shards.map(({ shard, index }, s) => {
+      const options = plans[s];
+      if (options === null || rows === 0) return [] as SearchResult[];
+      return index.getNnsByVectorsAsync(matrix, q.n, options).then((rs) => rs.map((r) => this.#globalize(shard, r)));
+    }));
+    return Array.from({ length: rows }, (_, r) => this.#answer(answers.map((a) => a[r] ?? NOTHING), q)) as number[][] | SearchResult[];
   }
 
   /** getNnsByItem for each id on the worker pools (see getNnsByVectorsAsync). */
   getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number, includeDistances?: false): Promise<number[][]>;
   getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
-  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions & { includeDistances: true }): Promise<SearchResult[]>;
-  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: ShardedQueryOptions): Promise<number[][] | SearchResult[]>;
-  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number | ShardedQueryOptions, includeDistances?: boolean): Promise<number[][] | SearchResult[]> {
-    const q = this.#query(n, searchK, includeDistances);
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: WithDistances): Promise<SearchResult[]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: WithoutDistances): Promise<number[][]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: QueryOptions): Promise<number[][] | SearchResult[]>;
+  async getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK?: number | QueryOptions, includeDistances?: boolean): Promise<number[][] | SearchResult[]> {
+    const q = this.#plan(n, searchK, includeDistances, true);
     checkIdList(ids);
     const where = Array.from(ids, (id, k) => atPosition(k, () => this.#locate(id)));
     const vectors = this.#matrix(where.map((at) => (at ? this.#byNumber[at.shard]!.index.getItemVector(at.local) : this.#zeros())));
     const f = this.f;
-    const answers = await Promise.all(this.#shards.map(async ({ shard, index }) => {
+    const plans = this.#shards.map(({ shard }) => q.forShard(shard));
+    const answers = await Promise.all(this.#shards.map(async ({ shard, index }, s) => {
+      const out = new Array<SearchResult>(where.length).fill(NOTHING);
+      const options = plans[s];
+      if (options === null) return out;
       const own: number[] = [], other: number[] = [];
       where.forEach((at, r) => (at && at.shard === shard ? own : other).push(r));
-      const out = new Array<SearchResult>(where.length);
       const [byItem, byVector] = await Promise.all([
-        own.length > 0 ? index.getNnsByItemsAsync(own.map((r) => where[r]!.local), n, q.searchK, true) : [],
-        other.length > 0 ? index.getNnsByVectorsAsync(this.#matrix(other.map((r) => vectors.subarray(r * f, (r + 1) * f))), n, q.searchK, true) : [],
+        own.length > 0 ? index.getNnsByItemsAsync(own.map((r) => where[r]!.local), q.n, options) : [],
+        other.length > 0 ? index.getNnsByVectorsAsync(this.#matrix(other.map((r) => vectors.subarray(r * f, (r + 1) * f))), q.n, options) : [],
       ]);
       own.forEach((r, k) => (out[r] = this.#globalize(shard, byItem[k])));
       other.forEach((r, k) => (out[r] = this.#globalize(shard, byVector[k])));
       return out;
     }));
-    return where.map((_, r) => this.#answer(answers.map((a) => a[r]), n, q)) as number[][] | SearchResult[];
+    return where.map((_, r) => this.#answer(answers.map((a) => a[r]), q)) as number[][] | SearchResult[];
   }
 
   /** The stored vector of item `id` (a hole — an id no shard holds — reads as zeros, as in AnnoyIndex). */
@@ -318,21 +331,59 @@ export class ShardedIndex {
     this.#unloaded = true;
   }
 
-  #query(n: number, searchK: number | ShardedQueryOptions | undefined, includeDistances: boolean | undefined): Query {
+  /**
+   * Checks a query's arguments once (for a whole batch): positional searchK / includeDistances, or
+   * an options object (QueryOptions, checked against the set's global ids).
+   */
+  #plan(n: number, searchK: number | QueryOptions | undefined, includeDistances: boolean | undefined, onThreads: boolean): ShardQuery {
     this.#checkLoaded();
-    checkCount(n, 'n (the number of neighbours)');
     if (searchK !== null && typeof searchK === 'object') {
       if (includeDistances !== undefined) throw new AnnoyArgumentError('pass includeDistances inside the options object, not after it');
-      const { searchK: k = -1, includeDistances: d = false, ...rest } = searchK;
-      const unknown = Object.keys(rest);
-      if (unknown.length > 0) throw new AnnoyArgumentError(`unknown query option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
-      return { searchK: checkSearchK(k), includeDistances: checkBoolean(d, 'includeDistances') };
+      const checked = checkQueryOptions(searchK, n, this.#policy, this.manifest.nItems);
+      return new ShardQuery(n, checked, searchK.maxDistance, this.#ids, this.#nLocal, onThreads);
     }
-    return { searchK: checkSearchK(searchK ?? -1), includeDistances: checkBoolean(includeDistances ?? false, 'includeDistances') };
+    checkNeighbourCount(n, false);
+    const checked = { searchK: checkSearchK(searchK ?? -1), includeDistances: checkBoolean(includeDistances ?? false, 'includeDistances'), refinement: null };
+    return new ShardQuery(n, checked, undefined, this.#ids, this.#nLocal, onThreads);
   }
 
-  #answer(parts: SearchResult[], n: number, q: Query): number[] | SearchResult {
-    const merged = mergeNearest(parts, n, this.#largerFirst);
+  #searchVector(vector: ArrayLike<number>, q: ShardQuery): SearchResult[] {
+    const parts: SearchResult[] = [];
+    try {
+      for (const { shard, index } of this.#shards) {
+        const options = q.forShard(shard);
+        if (options !== null) parts.push(this.#globalize(shard, index.getNnsByVector(vector, q.n, options)));
+      }
+    } catch (e) {
+      throw filterError(e);
+    }
+    return parts;
+  }
+
+  #searchItem(id: number, q: ShardQuery): SearchResult[] {
+    const at = this.#locate(id);
+    let vector: number[] | null = at ? null : this.#zeros();
+    const parts: SearchResult[] = [];
+    try {
+      for (const { shard, index } of this.#shards) {
+        const options = q.forShard(shard);
+        if (options === null) continue;
+        // The shard holding the item searches from its record (as AnnoyIndex does); the others from its vector.
+        if (at && at.shard === shard) {
+          parts.push(this.#globalize(shard, index.getNnsByItem(at.local, q.n, options)));
+        } else {
+          vector ??= this.#byNumber[at!.shard]!.index.getItemVector(at!.local);
+          parts.push(this.#globalize(shard, index.getNnsByVector(vector, q.n, options)));
+        }
+      }
+    } catch (e) {
+      throw filterError(e);
+    }
+    return parts;
+  }
+
+  #answer(parts: SearchResult[], q: ShardQuery): number[] | SearchResult {
+    const merged = mergeNearest(parts, q.n, this.#largerFirst);
     return q.includeDistances ? merged : merged.ids;
   }
 
