@@ -1,7 +1,7 @@
 // An index segment: an immutable annoy-ts index over some of the collection's items (position p of
 // the index holds the item with id ids[p]; ids ascend), with a live flag per position — cleared
 // when the item is deleted or replaced after the segment was built.
-import type { AnnoyIndex } from 'annoy-ts';
+import { AllowedIds, type AnnoyIndex, type Filter } from 'annoy-ts';
 import { findId, type Hit, type ItemHolder, type ItemInfo } from './items.ts';
 import { searchIndex } from './search.ts';
 
@@ -13,8 +13,10 @@ export class Segment implements ItemHolder {
   readonly infos: ItemInfo[];
   readonly live: Uint8Array;
   liveCount: number;
-  /** Allows only live positions: the filter every search of a segment with deletions uses. */
-  readonly isLive: (pos: number) => boolean;
+  /** The live positions as a bitset (bit p & 31 of word p >>> 5), kept with `live`. */
+  readonly liveBits: Uint32Array;
+  /** liveBits as the library's allowed-id set, rebuilt after deletions (null: stale). */
+  private allowedLive: AllowedIds | null = null;
 
   constructor(name: string, index: AnnoyIndex, ids: Float64Array, infos: ItemInfo[], live?: Uint8Array) {
     this.name = name;
@@ -25,8 +27,8 @@ export class Segment implements ItemHolder {
     let n = 0;
     for (let p = 0; p < this.live.length; p++) n += this.live[p]!;
     this.liveCount = n;
-    const flags = this.live;
-    this.isLive = (pos) => flags[pos] === 1;
+    this.liveBits = new Uint32Array(Math.ceil(ids.length / 32));
+    for (let p = 0; p < this.live.length; p++) if (this.live[p]) this.liveBits[p >>> 5]! |= 1 << (p & 31);
   }
 
   get count(): number {
@@ -44,7 +46,9 @@ export class Segment implements ItemHolder {
   kill(pos: number): void {
     if (this.live[pos]) {
       this.live[pos] = 0;
+      this.liveBits[pos >>> 5]! &= ~(1 << (pos & 31));
       this.liveCount--;
+      this.allowedLive = null;
     }
   }
 
@@ -61,12 +65,14 @@ export class Segment implements ItemHolder {
   }
 
   /**
-   * The n nearest live items allowed by `allowed` (positions; null: every live item), through the
-   * index's filtered search (deleted positions are filtered out the same way).
+   * The n nearest live items allowed by `allowed` (null: every live item; a predicate or a set must
+   * allow live positions only), through the index's filtered search — deleted positions are
+   * filtered out the same way.
    */
-  search(query: Float32Array, n: number, searchK: number, allowed: ((pos: number) => boolean) | Int32Array | null, maxDistance: number | null): Hit[] {
+  search(query: Float32Array, n: number, searchK: number, allowed: Filter | null, maxDistance: number | null): Hit[] {
     if (this.liveCount === 0) return [];
-    const filter = allowed ?? (this.liveCount === this.count ? null : this.isLive);
+    let filter = allowed;
+    if (filter === null && this.liveCount < this.count) filter = this.allowedLive ??= AllowedIds.fromBits(this.liveBits, this.count);
     const { ids, distances } = searchIndex(this.index, query, n, searchK, filter, maxDistance);
     const hits: Hit[] = new Array(ids.length);
     for (let j = 0; j < ids.length; j++) hits[j] = { info: this.infos[ids[j]!]!, distance: distances[j]!, part: this, pos: ids[j]! };

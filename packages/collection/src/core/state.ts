@@ -3,7 +3,7 @@
 // index over items written since), and the memtable (the newest items, searched exactly). Every
 // write gets new ids, so an item's id says which part holds it. Storage (SQLite, or nothing for
 // in-memory collections) and builds (worker threads, or the calling thread) are the caller's.
-import { AnnoyArgumentError, type MetricName } from 'annoy-ts';
+import { AllowedIds, AnnoyArgumentError, type Filter, type MetricName } from 'annoy-ts';
 import { compareDistances } from './distance.ts';
 import { compileFilter, type AttributeFilter, type AttributePredicate } from './filter.ts';
 import {
@@ -90,7 +90,7 @@ export class CollectionState {
   building: BuildSnapshot | null = null;
   /** Changes with every write and install (cached filter results are only valid within one). */
   private version = 0;
-  private readonly filterCache = new Map<string, { version: number; base: Int32Array | null; delta: Int32Array | null }>();
+  private readonly filterCache = new Map<string, { version: number; base: AllowedIds | null; delta: AllowedIds | null }>();
 
   constructor(f: number, metric: MetricName, maxAttributesLength: number) {
     this.f = f;
@@ -213,13 +213,27 @@ export class CollectionState {
     if (n === 0) return [];
     const maxD = maxDistance ?? null;
     const allowed = this.allowedSets(filter);
+    try {
+      return this.search(q, n, searchK, allowed, maxD, includeVectors);
+    } catch (e) {
+      // A filter predicate threw: name the item by its key (the library names its position in an index).
+      let cause: unknown = e;
+      while (cause instanceof Error && !(cause instanceof PredicateError)) cause = cause.cause;
+      if (cause instanceof PredicateError) {
+        const inner = cause.cause instanceof Error ? cause.cause.message : String(cause.cause);
+        throw new AnnoyArgumentError(`the filter function threw for key ${describe(cause.key)}: ${inner}`, { cause: cause.cause });
+      }
+      throw e;
+    }
+  }
 
+  private search(q: Float32Array, n: number, searchK: number, allowed: ReturnType<CollectionState['allowedSets']>, maxD: number | null, includeVectors: boolean): QueryResult[] {
     const total = this.size;
     const hits: Hit[] = [];
     for (const [segment, which] of [[this.base, 'base'], [this.delta, 'delta']] as const) {
       if (!segment || segment.liveCount === 0) continue;
       const a = allowed?.[which] ?? null;
-      if (a instanceof Int32Array && a.length === 0) continue;
+      if (a instanceof AllowedIds && a.count === 0) continue;
       hits.push(...segment.search(q, n, segmentBudget(searchK, n, segment.liveCount, total), a, maxD));
     }
     hits.push(...this.memtable.search(q, n, allowed?.memtable ?? null, maxD));
@@ -236,23 +250,26 @@ export class CollectionState {
 
   /** The filter as allowed positions per part (null: no filter). */
   private allowedSets(filter: unknown): {
-    base: Int32Array | ((pos: number) => boolean) | null;
-    delta: Int32Array | ((pos: number) => boolean) | null;
+    base: Filter | null;
+    delta: Filter | null;
     memtable: ((pos: number) => boolean) | null;
   } | null {
     if (filter === undefined || filter === null) return null;
     if (typeof filter === 'function') {
       const fn = filter as ItemPredicate;
-      const through = (infos: ItemInfo[], live: Uint8Array) => (pos: number) => {
-        if (live[pos] !== 1) return false;
-        const info = infos[pos]!;
-        return fn(info.key, info.attributes ?? NO_ATTRIBUTES) === true;
+      const ask = (info: ItemInfo): boolean => {
+        try {
+          return fn(info.key, info.attributes ?? NO_ATTRIBUTES) === true;
+        } catch (cause) {
+          throw new PredicateError(info.key, cause);
+        }
       };
+      const through = (infos: ItemInfo[], live: Uint8Array) => (pos: number) => live[pos] === 1 && ask(infos[pos]!);
       const mem = this.memtable;
       return {
         base: this.base && through(this.base.infos, this.base.live),
         delta: this.delta && through(this.delta.infos, this.delta.live),
-        memtable: (pos) => fn(mem.infos[pos]!.key, mem.infos[pos]!.attributes ?? NO_ATTRIBUTES) === true,
+        memtable: (pos) => ask(mem.infos[pos]!),
       };
     }
     let text: string;
@@ -329,11 +346,31 @@ export class CollectionState {
   }
 }
 
-function matching(segment: Segment, predicate: AttributePredicate): Int32Array {
-  const out: number[] = [];
-  const { live, infos } = segment;
-  for (let p = 0; p < live.length; p++) if (live[p] && predicate(infos[p]!.attributes)) out.push(p);
-  return Int32Array.from(out);
+/** A filter predicate's exception, with the key it was asked about. */
+class PredicateError extends Error {
+  readonly key: Key;
+  constructor(key: Key, cause: unknown) {
+    super('the filter function threw', { cause });
+    this.key = key;
+  }
+}
+
+/** The live positions of `segment` whose attributes match, as the library's allowed-id set. */
+function matching(segment: Segment, predicate: AttributePredicate): AllowedIds {
+  const { live, infos, liveBits } = segment;
+  const bits = new Uint32Array(liveBits.length);
+  for (let w = 0; w < bits.length; w++) {
+    let word = liveBits[w]!;
+    if (word === 0) continue;
+    let out = 0;
+    for (let b = 0; b < 32 && word !== 0; b++, word >>>= 1) {
+      if ((word & 1) === 0) continue;
+      const p = (w << 5) + b;
+      if (live[p] && predicate(infos[p]!.attributes)) out |= 1 << b;
+    }
+    bits[w] = out;
+  }
+  return AllowedIds.fromBits(bits, segment.count);
 }
 
 /**
