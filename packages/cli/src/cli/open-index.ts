@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AnnoyIndex, ShardedIndex, sidecarPath, type MetricName, type SearchResult } from 'annoy-ts';
+import { AnnoyIndex, ShardedIndex, sidecarPath, type MetricName, type SearchResult, type WithDistances } from 'annoy-ts';
 import { intOption, str, type Parsed } from './args.ts';
 import { CliError, UsageError } from './errors.ts';
 import { labelsFromText, type Labels } from '../server/labels.ts';
@@ -81,8 +81,8 @@ export interface SearchableIndex {
   getNItems(): number;
   getNTrees(): number;
   getItemVector(id: number): number[];
-  getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
-  getNnsByItem(id: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithDistances): SearchResult;
+  getNnsByItem(id: number, n: number, options: WithDistances): SearchResult;
 }
 
 /** openIndex for a file; for a folder, the sharded index in it (f and metric from its manifest, labels from the file it names). */

@@ -42,9 +42,13 @@ function schemas(s: Schemas) {
     missingShards: { type: 'array', items: { type: 'integer' }, description: 'shards that did not answer (only with allowPartial)' },
     partial: { type: 'boolean' },
   } as const;
+  // Filters and radii are not answered across a cluster yet: without these fields in the schema, a
+  // body that gives one is refused (400) rather than answered unfiltered.
+  const { filter: _queryFilter, maxDistance: _queryRadius, ...queryFields } = s.query.properties;
+  const { filter: _batchFilter, maxDistance: _batchRadius, ...batchFields } = s.batch.properties;
   return {
-    query: { ...s.query, properties: { ...s.query.properties, ...clusterFields } },
-    batch: { ...s.batch, properties: { ...s.batch.properties, ...clusterFields } },
+    query: { ...s.query, properties: { ...queryFields, ...clusterFields } },
+    batch: { ...s.batch, properties: { ...batchFields, ...clusterFields } },
     queryResult: { type: 'object', properties: { ...cluster, ...neighbours.properties }, required: ['index', 'ids', 'distances', 'shards', 'partial'] },
     batchResult: { type: 'object', properties: { ...cluster, results: { type: 'array', items: neighbours } }, required: ['index', 'results', 'shards', 'partial'] },
   };

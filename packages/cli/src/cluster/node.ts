@@ -272,7 +272,7 @@ export class ClusterNode {
       if (g.f !== f) fail(STATUS.badRequest, `index "${s.index}" shard ${s.shard} has f = ${g.f}, the query has ${f} values`);
       const role = this.role(s.slot, g);
       const targets = Array.from({ length: n }, (_, q) => ({ vector: Array.from(data.subarray(q * f, (q + 1) * f)) }));
-      const found: SearchResult[] = await search(g, targets, k, searchK, this.context.searchMode);
+      const found: SearchResult[] = await search(g, targets, k, { searchK, includeDistances: true }, this.context.searchMode);
       const ids = found.map((r) => r.ids.map((id) => role.toGlobal(id)));
       const reply: SearchReply = {
         generation: g.number, checksum: g.loaded.sidecar?.checksum ?? null, set: role.set, node: this.info.name,

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, MANIFEST_FILE, parseSidecar,
-  ShardedIndex, sidecarPath, type MetricName, type SearchResult, type Sidecar,
+  ShardedIndex, sidecarPath, type MetricName, type SearchResult, type Sidecar, type WithDistances,
 } from 'annoy-ts';
 import { Labels, packLabels, parseLabels } from './labels.ts';
 import type { LoadReply, LoadRequest } from './load-worker.ts';
@@ -20,11 +20,11 @@ export interface ServedIndex {
   getNItems(): number;
   getNTrees(): number;
   getItemVector(id: number): number[];
-  getNnsByVector(vector: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
-  getNnsByItem(id: number, n: number, searchK: number | undefined, includeDistances: true): SearchResult;
-  getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithDistances): SearchResult;
+  getNnsByItem(id: number, n: number, options: WithDistances): SearchResult;
+  getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number, options: WithDistances): Promise<SearchResult[]>;
   getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number): Promise<number[][]>;
-  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, searchK: number | undefined, includeDistances: true): Promise<SearchResult[]>;
+  getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: WithDistances): Promise<SearchResult[]>;
   close(): Promise<void>;
   unload(): void;
 }

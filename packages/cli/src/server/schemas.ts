@@ -13,9 +13,13 @@ export interface Limits {
   maxBodyBytes: number;
   /** Most queries being answered at once; more get 503 (overloaded) rather than queueing without bound. */
   maxInFlight: number;
+  /** Most ids (or labels) in a query's filter. */
+  maxFilterIds: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxK: 1000, maxSearchK: 100_000, maxBatch: 1000, maxBodyBytes: 1 << 20, maxInFlight: 10_000 };
+export const DEFAULT_LIMITS: Limits = {
+  maxK: 1000, maxSearchK: 100_000, maxBatch: 1000, maxBodyBytes: 1 << 20, maxInFlight: 10_000, maxFilterIds: 100_000,
+};
 
 /** Largest vector length accepted by the schema (the index's f is checked by the handler). */
 const MAX_DIMENSION = 65_536;
@@ -50,10 +54,27 @@ export function buildSchemas(limits: Limits) {
     },
   } as const;
 
+  const refine = {
+    filter: {
+      type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+      description: `only these items may be returned: {"ids": [...]} or {"labels": [...]} (indexes with labels), ` +
+        `at most ${limits.maxFilterIds} of them; an empty list allows nothing. searchK then counts allowed items`,
+      properties: {
+        ids: { type: 'array', maxItems: limits.maxFilterIds, items: { type: 'integer', minimum: 0, maximum: MAX_ITEM_ID } },
+        labels: { type: 'array', maxItems: limits.maxFilterIds, items: { type: 'string', minLength: 1, maxLength: 10_000 } },
+      },
+    },
+    maxDistance: {
+      type: 'number',
+      description: 'only items within this distance, as distances are reported (dot: with an inner product of at least this); ' +
+        'at most k of them, nearest first',
+    },
+  } as const;
+
   const query = {
     type: 'object', additionalProperties: false,
-    description: 'exactly one of vector, item or label; optional k and searchK',
-    properties: { ...target, ...tuning },
+    description: 'exactly one of vector, item or label; optional k, searchK, filter and maxDistance',
+    properties: { ...target, ...tuning, ...refine },
   } as const;
 
   const batch = {
@@ -65,6 +86,7 @@ export function buildSchemas(limits: Limits) {
         items: { type: 'object', additionalProperties: false, properties: target },
       },
       ...tuning,
+      ...refine,
     },
   } as const;
 
@@ -159,7 +181,10 @@ export function openApi(s: Schemas, limits: Limits, version: string, auth: boole
       title: 'annoy-ts serve',
       version,
       description: 'Nearest-neighbour queries on Annoy indexes, with hot index swaps. Limits: ' +
-        `k ≤ ${limits.maxK}, searchK ≤ ${limits.maxSearchK}, ≤ ${limits.maxBatch} queries per batch, bodies ≤ ${limits.maxBodyBytes} bytes.`,
+        `k ≤ ${limits.maxK}, searchK ≤ ${limits.maxSearchK}, ≤ ${limits.maxBatch} queries per batch, ≤ ${limits.maxFilterIds} ids or labels ` +
+        `in a filter, bodies ≤ ${limits.maxBodyBytes} bytes. Queries may be filtered (filter: {"ids": [...]} or {"labels": [...]}: only ` +
+        'those items are returned; a batch\'s filter applies to all its queries) and bounded (maxDistance: only items within that ' +
+        'distance; dot: inner product at least it).',
     },
     components: {
       schemas: { Error: s.error, Index: s.indexInfo, Neighbours: s.batchResult.properties.results.items },
@@ -172,7 +197,7 @@ export function openApi(s: Schemas, limits: Limits, version: string, auth: boole
       '/v1/indexes/{name}': { get: { summary: 'one index', parameters: [name], responses: { 200: { description: 'ok', ...json(s.indexInfo) }, ...errors(...common) } } },
       '/v1/indexes/{name}/query': {
         post: {
-          summary: 'the k nearest neighbours of a vector, an item or a label',
+          summary: 'the k nearest neighbours of a vector, an item or a label (optionally among allowed items only, or within maxDistance)',
           parameters: [name],
           requestBody: { required: true, ...json(s.query) },
           responses: { 200: { description: 'neighbours, nearest first', ...json(s.queryResult) }, ...errors(...common, 413, 415, 503) },

@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { kernelInfo, type SearchResult } from 'annoy-ts';
+import { AllowedIds, kernelInfo, type SearchResult, type WithDistances } from 'annoy-ts';
 import { packageVersion } from 'annoy-ts';
 import { ApiError, badRequest, notFound, toErrorBody } from './errors.ts';
 import type { LoadOptions } from './loader.ts';
@@ -48,7 +48,13 @@ export interface ServeOptions {
   collections?: CollectionMount[];
 }
 
-interface QueryBody {
+/** The filter and radius a query or batch may give (see schemas.ts). */
+interface Refine {
+  filter?: { ids?: number[]; labels?: string[] };
+  maxDistance?: number;
+}
+
+interface QueryBody extends Refine {
   vector?: number[];
   item?: number;
   label?: string;
@@ -56,7 +62,7 @@ interface QueryBody {
   searchK: number;
 }
 
-interface BatchBody {
+interface BatchBody extends Refine {
   queries: { vector?: number[]; item?: number; label?: string }[];
   k: number;
   searchK: number;
@@ -213,14 +219,19 @@ export class AnnoyServer {
     }
   }
 
-  async #answer(name: string, targets: BatchBody['queries'], k: number, searchK: number, where: (i: number) => string): Promise<{ generation: Generation; results: SearchResult[] }> {
+  async #answer(
+    name: string, targets: BatchBody['queries'], k: number, searchK: number, refine: Refine, where: (i: number) => string,
+  ): Promise<{ generation: Generation; results: SearchResult[] }> {
     if (searchK === 0) throw badRequest('invalid_request', "searchK must be -1 (Annoy's default, k × trees) or a positive integer, got 0");
     this.#admit(targets.length);
     this.#inFlight += targets.length;
     try {
       return await this.registry.with(name, async (generation) => {
         const resolved = targets.map((t, i) => this.#target(generation, t, where(i)));
-        const results = await search(generation, resolved.map((r) => r.target), k, searchK, this.searchMode);
+        const options: WithDistances = { searchK, includeDistances: true };
+        if (refine.filter) options.filter = this.#allowed(generation, refine.filter);
+        if (refine.maxDistance !== undefined) options.maxDistance = refine.maxDistance;
+        const results = await search(generation, resolved.map((r) => r.target), k, options, this.searchMode);
         const counts = { vector: 0, item: 0, label: 0 };
         for (const r of resolved) counts[r.kind]++;
         for (const kind of ['vector', 'item', 'label'] as const) if (counts[kind]) this.metrics.queries.inc({ index: name, kind }, counts[kind]);
@@ -261,6 +272,22 @@ export class AnnoyServer {
     const id = g.labels.find(label);
     if (id === undefined) throw notFound('unknown_label', `${where}label ${JSON.stringify(label)}: no item of index "${g.name}" has this label`);
     return { target: { item: id }, kind: 'label' };
+  }
+
+  /** A filter's ids or labels, checked against the generation that will answer, as the bitset the index searches with. */
+  #allowed(g: Generation, filter: NonNullable<Refine['filter']>): AllowedIds {
+    const n = g.index.getNItems();
+    if (filter.ids) {
+      filter.ids.forEach((id, i) => this.#checkItem(g, id, `filter.ids[${i}]: item`));
+      return AllowedIds.from(filter.ids, n);
+    }
+    const labels = g.labels;
+    if (!labels) throw badRequest('no_labels', `filter.labels: index "${g.name}" has no labels (filter by "ids" instead)`);
+    return AllowedIds.from(filter.labels!.map((label, i) => {
+      const id = labels.find(label);
+      if (id === undefined) throw notFound('unknown_label', `filter.labels[${i}] ${JSON.stringify(label)}: no item of index "${g.name}" has this label`);
+      return id;
+    }), n);
   }
 
   #checkItem(g: Generation, id: number, what: string): void {
@@ -386,8 +413,8 @@ export class AnnoyServer {
         '/v1/indexes/:name/query',
         { schema: { params: s.nameParam, body: s.query, response: { 200: s.queryResult } } },
         async (req) => {
-          const { k, searchK } = req.body;
-          const { generation, results } = await this.#answer(req.params.name, [req.body], k, searchK, () => '');
+          const { k, searchK, filter, maxDistance } = req.body;
+          const { generation, results } = await this.#answer(req.params.name, [req.body], k, searchK, { filter, maxDistance }, () => '');
           return { index: generation.name, generation: generation.number, ...this.#neighbours(generation, results[0]) };
         },
       );
@@ -396,8 +423,8 @@ export class AnnoyServer {
         '/v1/indexes/:name/query/batch',
         { schema: { params: s.nameParam, body: s.batch, response: { 200: s.batchResult } } },
         async (req) => {
-          const { queries, k, searchK } = req.body;
-          const { generation, results } = await this.#answer(req.params.name, queries, k, searchK, (i) => `queries[${i}].`);
+          const { queries, k, searchK, filter, maxDistance } = req.body;
+          const { generation, results } = await this.#answer(req.params.name, queries, k, searchK, { filter, maxDistance }, (i) => `queries[${i}].`);
           return { index: generation.name, generation: generation.number, results: results.map((r) => this.#neighbours(generation, r)) };
         },
       );

@@ -1,6 +1,7 @@
 import type { SearchResult } from 'annoy-ts';
 import { intOption, searchKOption, str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { FILTER_HELP, FILTER_OPTIONS, maxDistanceOption, neighboursOption, readRestrictions } from '../filter-options.ts';
 import { count, table } from '../format.ts';
 import { INDEX_HELP, INDEX_OPTIONS, openSearchable } from '../open-index.ts';
 import { Rng } from '../prng.ts';
@@ -17,9 +18,11 @@ export const spec: CommandSpec = {
     seed: { type: 'string' },
     'min-time': { type: 'string' },
     json: { type: 'boolean' },
+    ...FILTER_OPTIONS,
     ...INDEX_OPTIONS,
   },
-  help: `Usage: annoy-ts eval INDEX [--queries FILE] [-k 10] [--search-k N[,N…]] [--sample 100] [--json]
+  help: `Usage: annoy-ts eval INDEX [--queries FILE] [-k 10] [--search-k N[,N…]] [--sample 100]
+                    [--filter-ids FILE] [--max-distance D] [--json]
 
 Measures recall@k of the index against exact search, and its speed (queries per second, one thread).
 INDEX may be the folder of a sharded index (search_k then counts per shard).
@@ -36,6 +39,8 @@ Options:
   --sample N         evaluate at most N queries, drawn at random (default 100)
   --seed S           seed for drawing the sample (default 1)
   --min-time SEC     repeat each timing pass until it has run this long (default 0.2)
+${FILTER_HELP}
+                      (the exact answers are then the exact filtered / in-range ones)
   --json             one JSON object instead of a table
 ${INDEX_HELP}
   --debug            stack traces on errors
@@ -50,7 +55,8 @@ interface Row {
 }
 
 export async function execute({ values, positionals: [path] }: Parsed): Promise<void> {
-  const k = intOption(str(values, 'k'), 'k', 1, 10);
+  const k = neighboursOption(values, (text) => intOption(text, 'k', 1, 10));
+  maxDistanceOption(values);
   const sample = intOption(str(values, 'sample'), 'sample', 1, 100);
   const seed = intOption(str(values, 'seed'), 'seed', 0, 1);
   const minTime = Number(str(values, 'min-time') ?? '0.2');
@@ -58,7 +64,8 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
   const searchKs = (str(values, 'search-k') ?? '-1').split(',').map((s) => searchKOption(s.trim()));
   const queriesPath = str(values, 'queries');
 
-  const { index, sharded } = openSearchable(path, values);
+  const { index, sharded, labels } = openSearchable(path, values);
+  const restrictions = readRestrictions(values, index.getNItems(), labels);
   const rng = new Rng(seed);
   let queries: ArrayLike<number>[];
   let source: string;
@@ -74,7 +81,7 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
     source = `${ids.length} of the index's own items`;
   }
 
-  const exact = queries.map((q) => index.getNnsByVector(q, k, Infinity, true));
+  const exact = queries.map((q) => index.getNnsByVector(q, k, { searchK: Infinity, includeDistances: true, ...restrictions.options }));
   const larger = index.metric === 'dot'; // dot returns inner products: larger is closer
 
   const rows: Row[] = searchKs.map((searchK) => {
@@ -82,7 +89,7 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
     let passes = 0;
     const started = performance.now();
     do {
-      answers = queries.map((q) => index.getNnsByVector(q, k, searchK, true));
+      answers = queries.map((q) => index.getNnsByVector(q, k, { searchK, includeDistances: true, ...restrictions.options }));
       passes++;
     } while ((performance.now() - started) / 1000 < minTime);
     const seconds = (performance.now() - started) / 1000;
@@ -92,18 +99,20 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
 
   if (values['json'] === true) {
     process.stdout.write(JSON.stringify({
-      index: path, k, queries: queries.length, source, items: index.getNItems(), trees: index.getNTrees(),
+      index: path, k: k === Infinity ? 'all' : k, queries: queries.length, source, items: index.getNItems(), trees: index.getNTrees(),
+      ...(restrictions.options.filter ? { allowed: restrictions.options.filter.count } : {}),
+      ...(restrictions.options.maxDistance !== undefined ? { maxDistance: restrictions.options.maxDistance } : {}),
       results: rows.map((r) => ({ searchK: r.searchK === Infinity ? 'all' : r.searchK, recall: round(r.recall, 4), qps: round(r.qps) })),
     }) + '\n');
     return;
   }
   const lines = [
     `${path}: ${count(index.getNItems())} items, f = ${index.f}, ${index.metric}, ${index.getNTrees()} trees${sharded ? ` per shard, ${sharded.getNShards()} shards (search_k per shard)` : ''}`,
-    `queries: ${source}; k = ${k}`,
-    'exact answers: every tree searched completely (every item scored)',
+    `queries: ${source}; k = ${k === Infinity ? 'all' : k}${restrictions.describe.length ? `; ${restrictions.describe.join(', ')}` : ''}`,
+    `exact answers: every ${restrictions.options.filter ? 'allowed ' : ''}item scored`,
     '',
     indent(table([
-      ['search_k', `recall@${k}`, 'queries/s', 'ms/query'],
+      ['search_k', `recall@${k === Infinity ? 'all' : k}`, 'queries/s', 'ms/query'],
       ...rows.map((r) => [
         r.searchK === -1 ? '-1 (default)' : r.searchK === Infinity ? 'all' : String(r.searchK),
         r.recall.toFixed(3), count(Math.round(r.qps)), (1000 / r.qps).toFixed(3),

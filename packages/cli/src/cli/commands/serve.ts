@@ -21,6 +21,7 @@ export const spec: CommandSpec = {
     'max-k': { type: 'string' },
     'max-search-k': { type: 'string' },
     'max-batch': { type: 'string' },
+    'max-filter-ids': { type: 'string' },
     'max-body': { type: 'string' },
     'max-in-flight': { type: 'string' },
     'drain-timeout': { type: 'string' },
@@ -73,6 +74,7 @@ Options:
       --max-k N           largest k (default 1000)
       --max-search-k N    largest searchK (default 100000)
       --max-batch N       most queries in one batch request (default 1000)
+      --max-filter-ids N  most ids or labels in a query's filter (default 100000)
       --max-body BYTES    largest request body (default 1048576)
       --max-in-flight N   most queries answered at once; more get 503 (default 10000)
       --drain-timeout S   on SIGTERM, seconds to let running requests finish (default 10)
@@ -160,6 +162,7 @@ export async function execute({ values, positionals }: Parsed): Promise<void> {
       maxK: intOption(str(values, 'max-k'), 'max-k', 1, 1000),
       maxSearchK: intOption(str(values, 'max-search-k'), 'max-search-k', 1, 100_000),
       maxBatch: intOption(str(values, 'max-batch'), 'max-batch', 1, 1000),
+      maxFilterIds: intOption(str(values, 'max-filter-ids'), 'max-filter-ids', 1, 100_000),
       maxBodyBytes: intOption(str(values, 'max-body'), 'max-body', 1024, 1 << 20),
       maxInFlight: intOption(str(values, 'max-in-flight'), 'max-in-flight', 1, 10_000),
     },
