@@ -165,7 +165,7 @@ function makeFilters(data: Data, norms: Float64Array, selectivities: number[], k
         const centre = rng.nextInt(data.nBase);
         const d = exactDistances(data, data.base.subarray(centre * data.dim, (centre + 1) * data.dim), norms);
         const order = Array.from({ length: data.nBase }, (_, i) => i).sort((a, b) => d[a] - d[b] || a - b);
-        ids.push(...order.slice(0, Math.max(1, Math.ceil(s * data.nBase))));
+        for (const id of order.slice(0, Math.max(1, Math.ceil(s * data.nBase)))) ids.push(id);
       }
       const allowed = AllowedIds.from(ids, data.nBase);
       const bits = allowed.bits;

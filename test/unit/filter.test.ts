@@ -184,6 +184,12 @@ for (const c of CASES) {
               expect(got).toEqual(index.getNnsByVector(q, 10, { searchK, filter, includeDistances: true }));
             }
           }
+          // Radius searches, adaptive and bounded, filtered or not.
+          const maxDistance = index.getNnsByVector(q, 40, { searchK: Infinity, includeDistances: true }).distances[39];
+          for (const options of [{ maxDistance }, { maxDistance, searchK: 500 }, { maxDistance, filter: set }]) {
+            expect(js.getNnsByVector(q, Infinity, { ...options, includeDistances: true }))
+              .toEqual(index.getNnsByVector(q, Infinity, { ...options, includeDistances: true }));
+          }
         }
       }
     });

@@ -203,8 +203,9 @@ export class Searcher {
     const allowed = restriction?.kind === 'ids' ? restriction.allowed : null;
     const predicate = restriction?.kind === 'predicate' ? restriction.predicate : null;
     const count = allowed ? allowed.count : nItems;
-    const want = Math.min(n, count);
-    if (!(want > 0)) return { ids: [], distances: [] };
+    if (count === 0 || n === 0) return { ids: [], distances: [] };
+    // Results a search with a count must not fall short of (a radius search has no count).
+    const want = Number.isFinite(n) ? Math.min(n, count) : 0;
     const keep = bound ? withSlack(bound.internal) : Infinity;
     const k = Number.isFinite(n) ? Math.min(n, nItems) : 0;
     const offer = this.collector(k);
@@ -225,7 +226,7 @@ export class Searcher {
     // (and the exact scan takes over) once it has met as many as a scan of the allowed items costs.
     const filter = allowed ?? 'all';
     const budget = count * this.visitsPerDistance();
-    if (exhaustive || want >= count || (limit * nItems) / count >= budget) {
+    if (exhaustive || want === count || (limit * nItems) / count >= budget) {
       this.scan(filter, keep, offer, k);
       return this.finish(offer, withDistances, bound);
     }
