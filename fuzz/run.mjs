@@ -72,7 +72,7 @@ function fuzzOne(target) {
     '--require', join(ROOT, 'fuzz', 'support', 'jazzer-native.cjs'),
     '--import', 'tsx',
     jazzerCli, join('fuzz', 'targets', target), ...corpora,
-    '-i', join(ROOT, 'src') + '/',
+    '-i', join(ROOT, 'packages', 'annoy-ts', 'src') + '/',
     '--timeout', String(timeoutMs),
     ...(ASYNC.has(target) ? [] : ['--sync']),
     '--',

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/node/index.ts';
 import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { DIMENSIONS, encode } from '../targets/load.ts';
+import { encodeGraphInput, graphFixtures, RESEAL, SET_OWNER } from '../targets/load-graph.ts';
 
 const CORPUS = fileURLToPath(new URL('../corpus/', import.meta.url));
 
@@ -47,6 +48,12 @@ for (const metric of Object.keys(DIMENSIONS) as MetricName[]) {
     put(`load-${metric}`, `f${f}-n${s.n}-t${s.trees}${s.holes ? '-holes' : ''}`, encode(metric, f, bytes));
   });
 }
+
+// ---- graph files (.graph) of small indexes, as read and as resealed after mutation
+graphFixtures().forEach((g, k) => {
+  put('load-graph', g.label, encodeGraphInput(k, 0, g.graphBytes));
+  put('load-graph', `${g.label}-resealed`, encodeGraphInput(k, RESEAL | SET_OWNER, g.graphBytes));
+});
 
 // ---- sidecars: what save() writes, with and without the optional fields
 {

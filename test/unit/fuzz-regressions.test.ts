@@ -20,6 +20,7 @@ import { parseVecs } from '../../packages/cli/src/cli/readers/vecs.ts';
 import { setKernels } from '../../packages/annoy-ts/src/kernels/kernels.ts';
 import { AnnoyFormatError, AnnoyIndex, inferRecordLayout } from '../../packages/annoy-ts/src/node/index.ts';
 import { checkLoad } from '../../fuzz/targets/load.ts';
+import { checkGraphBytes } from '../../fuzz/targets/load-graph.ts';
 import { checkBinary, checkText } from '../../fuzz/targets/readers.ts';
 import { checkSidecarText } from '../../fuzz/targets/sidecar.ts';
 
@@ -36,6 +37,7 @@ const CHECKS: Record<string, (data: Uint8Array) => void | Promise<void>> = {
   'load-manhattan': (d) => checkLoad('manhattan', d),
   'load-dot': (d) => checkLoad('dot', d),
   'load-hamming': (d) => checkLoad('hamming', d),
+  'load-graph': checkGraphBytes,
   sidecar: checkSidecarText,
   'reader-npy': (d) => checkBinary('npy', d),
   'reader-fvecs': (d) => checkBinary('fvecs', d),
