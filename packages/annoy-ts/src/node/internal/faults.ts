@@ -22,10 +22,9 @@ export function indexWithBuildFaults(f: number, metric: MetricName, faults: Buil
  * it has not yet.
  */
 export async function crashPoolWorker(index: AnnoyIndex): Promise<unknown> {
+  await index.getNnsByItemsAsync([0], 1); // all workers started and idle: the next call's one chunk goes to the first
   // The pool is private to the index: reached here by name, as only a test may.
-  const pool = index['queryPool']() as QueryPool;
-  const query = () => pool.run('items', Float64Array.of(0), 1, 1, 1, -1, false);
-  await query(); // all workers started and idle: the next query goes to the first one
+  const pool = index['pool'] as QueryPool;
   pool['slots'][0].worker.postMessage(null); // not a task: the worker throws reading it, before the query behind it
-  return query();
+  return index.getNnsByItemsAsync([0], 1);
 }
