@@ -38,8 +38,8 @@ export interface ShardEntry extends ShardFile {
   lastId: number;
   ids: ShardIds;
   /**
-   * Reserved for the graph companion of issue "Graph search" (its file, length and checksum);
-   * readers of this version check it when present but do not use it yet.
+   * The shard's neighbour graph (its `.ann` file's name + `.graph`: length and checksum), when
+   * the set was built with graphs; opening the set checks it and attaches it to the shard.
    */
   graph?: ShardFile;
 }
@@ -63,7 +63,7 @@ export interface ShardManifest {
   metadata?: Record<string, unknown>;
 }
 
-const SHARD_NAME = /^shard-(\d{4,})-([0-9a-f]{8})\.(ann|ann\.json|ids)$/;
+const SHARD_NAME = /^shard-(\d{4,})-([0-9a-f]{8})\.(ann|ann\.json|ann\.graph|ids)$/;
 
 /** File names of shard `k` of build `build`: the .ann file (its sidecar is `.ann.json`) and the id file. */
 export function shardFileNames(build: string, k: number): { ann: string; ids: string } {
@@ -71,10 +71,10 @@ export function shardFileNames(build: string, k: number): { ann: string; ids: st
   return { ann: `${stem}.ann`, ids: `${stem}.ids` };
 }
 
-/** The shard number and build of a file named like a shard's (.ann, its sidecar, or .ids); null otherwise. */
-export function parseShardFileName(name: string): { shard: number; build: string; kind: 'ann' | 'ann.json' | 'ids' } | null {
+/** The shard number and build of a file named like a shard's (.ann, its sidecar, its graph, or .ids); null otherwise. */
+export function parseShardFileName(name: string): { shard: number; build: string; kind: 'ann' | 'ann.json' | 'ann.graph' | 'ids' } | null {
   const m = SHARD_NAME.exec(name);
-  return m ? { shard: Number(m[1]), build: m[2], kind: m[3] as 'ann' | 'ann.json' | 'ids' } : null;
+  return m ? { shard: Number(m[1]), build: m[2], kind: m[3] as 'ann' | 'ann.json' | 'ann.graph' | 'ids' } : null;
 }
 
 export function isBuildId(value: unknown): value is string {
@@ -153,14 +153,12 @@ export function checkManifest(raw: unknown, where: string): ShardManifest {
   const shardsRaw = o['shards'];
   if (!Array.isArray(shardsRaw) || shardsRaw.length === 0) bad(`shards must be a non-empty array, got ${describe(shardsRaw)}`);
   const names = new Set<string>();
-  const fileOf = (from: Record<string, unknown>, what: string, kind: 'ann' | 'ids' | null, k: number): ShardFile => {
+  const fileOf = (from: Record<string, unknown>, what: string, kind: 'ann' | 'ann.graph' | 'ids', k: number): ShardFile => {
     const file = from['file'];
     if (typeof file !== 'string' || !isPlainName(file)) bad(`${what}file must be a plain file name in the index's folder, got ${describe(file)}`);
-    if (kind !== null) {
-      const parsed = parseShardFileName(file as string);
-      if (!parsed || parsed.kind !== kind || parsed.build !== build || parsed.shard !== k) {
-        bad(`${what}file ${describe(file)} is not named like ${kind === 'ann' ? 'an index file' : 'an id file'} of shard ${k} of build ${build as string}`);
-      }
+    const parsed = parseShardFileName(file as string);
+    if (!parsed || parsed.kind !== kind || parsed.build !== build || parsed.shard !== k) {
+      bad(`${what}file ${describe(file)} is not named like ${kind === 'ann' ? 'an index file' : kind === 'ids' ? 'an id file' : 'the graph file'} of shard ${k} of build ${build as string}`);
     }
     if (names.has(file as string)) bad(`${what}file ${describe(file)} is named twice`);
     names.add(file as string);
@@ -195,7 +193,7 @@ export function checkManifest(raw: unknown, where: string): ShardManifest {
       if (ids.byteLength !== 4 * shardItems) bad(`${what}ids.byteLength must be 4 × nItems = ${4 * shardItems}, got ${ids.byteLength}`);
     }
     const entry: ShardEntry = { ...file, nItems: shardItems, nTrees, firstId, lastId, ids };
-    if (s['graph'] !== undefined) entry.graph = fileOf(object(s['graph'], `${what}graph`), `${what}graph.`, null, k);
+    if (s['graph'] !== undefined) entry.graph = fileOf(object(s['graph'], `${what}graph`), `${what}graph.`, 'ann.graph', k);
     return entry;
   });
   let total = 0, maxId = -1;
