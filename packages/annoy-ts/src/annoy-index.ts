@@ -2,6 +2,9 @@ import type { BuildProgress, ProgressListener } from './forest/forest.ts';
 import { callingThreadBuild, type BuildPolicy } from './forest/policy.ts';
 import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyStateError } from './errors.ts';
 import { checkAgainstSidecar, type Sidecar } from './formats/sidecar.ts';
+import type { Crc32 } from './formats/checksum.ts';
+import { checkGraphOptions, graphQuery, IndexGraph, type GraphOptions } from './graph/index-graph.ts';
+import type { GraphSearcher, GraphWorkspace, PlacedGraph } from './graph/search.ts';
 import { openRecords, recordCount } from './formats/open.ts';
 import { createIndexMemory, type IndexMemory, type SearchMemory } from './index-memory.ts';
 import { createMetric, describe } from './metrics/index.ts';
@@ -12,7 +15,7 @@ import { checkNeighbourCount, checkQueryOptions, type CheckedQuery, type QueryOp
 import { reuseWalkWorkspace, Searcher, type SearchResult } from './search/search.ts';
 import { checkBoolean, checkItemId, checkSearchK, checkVector } from './validate.ts';
 
-export type { BuildProgress, MetricName, QueryOptions, SearchResult };
+export type { BuildProgress, GraphOptions, MetricName, QueryOptions, SearchResult };
 
 /** Query options that ask for distances: the answer is { ids, distances }. */
 export type WithDistances = QueryOptions & { includeDistances: true };
@@ -25,11 +28,31 @@ export interface SearchState {
   readonly memory: SearchMemory;
   readonly roots: readonly number[];
   readonly nItems: number;
+  /** The neighbour graph, when the index has one. */
+  readonly graph: IndexGraph | null;
+}
+
+/** @internal A graph placed in a shared memory, with one other thread's workspace for searching it. */
+export interface AttachedGraph {
+  readonly placed: PlacedGraph;
+  readonly workspace: GraphWorkspace;
+  readonly rootsAt: number;
 }
 
 export interface BuildOptions {
   /** Called as trees are built (synchronously, from inside build()). */
   onProgress?: ProgressListener;
+  /**
+   * Also build the neighbour graph (true, or its options): queries then walk the graph, much
+   * faster at the same recall; save() writes it to `path + '.graph'`. See buildGraph().
+   */
+  graph?: boolean | GraphOptions;
+}
+
+/** The companion bytes fromBuffer() can take beside the index bytes. */
+export interface FromBufferOptions {
+  /** The index's neighbour graph (the bytes of the `.graph` file save() wrote, or of toGraphBuffer()). */
+  graph?: ArrayBufferLike | ArrayBufferView;
 }
 
 /** empty/adding → built (build) → loaded (save, load, fromBuffer); unbuild goes back, unload resets. */
@@ -67,6 +90,11 @@ export class AnnoyIndex {
   private builtWith: bigint | null = null;
   private isVerbose = false;
   private searcher: Searcher | null = null;
+  /** The neighbour graph (buildGraph, build(…, { graph }), a .graph file, or another thread's), and this thread's searcher of it. */
+  private graph: IndexGraph | null = null;
+  private graphSearcher: GraphSearcher | null = null;
+  /** This thread's workspace for the graph of another thread's memory (attach). */
+  private attachedGraph: AttachedGraph | null = null;
 
   constructor(f: number, metric: MetricName);
   /** @internal `buildPolicy`: how build() builds the trees (the Node entry passes its worker-thread policy). */
@@ -84,24 +112,31 @@ export class AnnoyIndex {
    * then its dimension and metric are used, and the byte length and item count must match it.
    */
   static fromBuffer<T extends AnnoyIndex>(
-    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, f: number, metric: MetricName,
+    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, f: number, metric: MetricName, options?: FromBufferOptions,
   ): T;
   static fromBuffer<T extends AnnoyIndex>(
-    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, sidecar: Sidecar,
+    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, sidecar: Sidecar, options?: FromBufferOptions,
   ): T;
   static fromBuffer<T extends AnnoyIndex>(
-    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, fOrSidecar: number | Sidecar, metric?: MetricName,
+    this: new (f: number, metric: MetricName) => T, bytes: ArrayBufferLike | ArrayBufferView, fOrSidecar: number | Sidecar,
+    metricOrOptions?: MetricName | FromBufferOptions, maybeOptions?: FromBufferOptions,
   ): T {
-    if (typeof fOrSidecar === 'object' && fOrSidecar !== null) {
+    const bySidecar = typeof fOrSidecar === 'object' && fOrSidecar !== null;
+    const options = (bySidecar ? metricOrOptions : maybeOptions) as FromBufferOptions | undefined;
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new AnnoyArgumentError(`fromBuffer options must be an object { graph? }, got ${describe(options)}`);
+    }
+    const graph = options?.graph === undefined ? null : { bytes: byteView(options.graph, 'graph bytes'), name: 'the graph bytes' };
+    if (bySidecar) {
       const source = byteView(bytes);
       // The checksum is not computed here (the caller has the bytes in hand; checkAgainstSidecar can).
       const sidecar = checkAgainstSidecar(source, fOrSidecar, { verifyChecksum: false });
       const index = new this(sidecar.f, sidecar.metric);
-      index.copyIn(source);
+      index.copyIn(source, graph);
       return index;
     }
-    const index = new this(fOrSidecar, metric!);
-    index.copyIn(byteView(bytes));
+    const index = new this(fOrSidecar as number, metricOrOptions as MetricName);
+    index.copyIn(byteView(bytes), graph);
     return index;
   }
 
@@ -139,6 +174,7 @@ export class AnnoyIndex {
     if (this.state === 'built') throw new AnnoyStateError('the index is already built (call unbuild() to rebuild it)');
     if (this.state === 'loaded') throw new AnnoyStateError('cannot build a loaded index: it is read-only');
     if (!this.memory || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
+    const graphOptions = options.graph === undefined || options.graph === false ? null : checkGraphOptions(options.graph);
     const memory = owned(this.memory);
     const started = Date.now();
     const store = memory.store;
@@ -160,6 +196,45 @@ export class AnnoyIndex {
     this.builtWith = this.seed;
     this.state = 'built';
     this.searcher = null;
+    this.dropGraph();
+    if (graphOptions) this.graph = IndexGraph.build(this.policy, store, this.roots, this.nItems, graphOptions);
+  }
+
+  /**
+   * Builds the neighbour graph of a built or loaded index — an index saved by Annoy itself (Python,
+   * C++…) included — replacing any graph it had. The trees give each item its first candidate
+   * neighbours, NN-descent refines them, diversity pruning keeps the useful ones (see README
+   * "Graph search"). Queries then walk the graph; save() writes it beside the index file.
+   */
+  buildGraph(options?: GraphOptions): void {
+    const checked = checkGraphOptions(options);
+    if (this.state === 'adding') throw new AnnoyStateError('buildGraph: the index has not been built: call build() or load() first');
+    const memory = owned(this.memory!);
+    this.dropGraph();
+    this.graph = IndexGraph.build(this.policy, memory.store, this.roots, this.nItems, checked);
+  }
+
+  /** Whether queries walk a neighbour graph (buildGraph, build(…, { graph }), or a loaded .graph file). */
+  hasGraph(): boolean {
+    return this.graph !== null;
+  }
+
+  /**
+   * The bytes of the index's `.graph` file (what save() writes beside the index): they belong to
+   * exactly the bytes toBuffer() returns. Throws when the index has no graph.
+   */
+  toGraphBuffer(): Uint8Array;
+  /** @internal `crc32`: the CRC-32 to record the index bytes with (the Node entry's is native). */
+  toGraphBuffer(crc32: Crc32): Uint8Array;
+  toGraphBuffer(crc32?: Crc32): Uint8Array {
+    if (!this.graph) throw new AnnoyStateError('the index has no neighbour graph: call buildGraph() first');
+    return this.graph.toBytes(this.policy, this.toBuffer(), crc32);
+  }
+
+  private dropGraph(): void {
+    this.graph = null;
+    this.graphSearcher = null;
+    this.attachedGraph = null;
   }
 
   /** Drops the trees so more items can be added; the items stay. */
@@ -173,6 +248,7 @@ export class AnnoyIndex {
     this.builtWith = null;
     this.state = 'adding';
     this.searcher = null;
+    this.dropGraph();
   }
 
   /**
@@ -203,7 +279,9 @@ export class AnnoyIndex {
    * may check the bytes there. They are then validated and adopted, with `treeSeed` as the seed the
    * trees were built with (null: unknown). If anything throws, the index held before stays intact.
    */
-  adoptBytes(read: (allocate: (byteLength: number) => Uint8Array) => void, treeSeed: bigint | null = null): void {
+  adoptBytes(
+    read: (allocate: (byteLength: number) => Uint8Array) => void, treeSeed: bigint | null = null, graph: GraphSource | null = null,
+  ): void {
     let memory = null as IndexMemory | null;
     read((byteLength) => {
       const n = recordCount(this.policy, byteLength);
@@ -212,7 +290,7 @@ export class AnnoyIndex {
       return memory.store.bytes();
     });
     if (!memory) throw new Error('internal: adoptBytes: read() never allocated');
-    this.adopt(memory, treeSeed);
+    this.adopt(memory, treeSeed, graph);
   }
 
   /**
@@ -226,6 +304,8 @@ export class AnnoyIndex {
     this.nItems = opened.nItems;
     this.state = 'loaded';
     this.searcher = null;
+    // The graph stays (the bytes are the same); its searcher starts again from the roots found now.
+    this.graphSearcher = null;
   }
 
   /** @internal The seed the current trees were built with (from build(), or the sidecar open() read); null when unknown. */
@@ -247,6 +327,7 @@ export class AnnoyIndex {
     this.seed = KISS64_DEFAULT_SEED;
     this.builtWith = null;
     this.searcher = null;
+    this.dropGraph();
   }
 
   /**
@@ -422,20 +503,24 @@ export class AnnoyIndex {
   /** @internal What searching this index reads (threads/share.ts describes it for another thread). */
   searchState(): SearchState {
     if (this.state === 'adding') throw new AnnoyStateError('the index has not been built: call build() or load() first');
-    return { metric: this.policy, memory: this.memory!, roots: this.roots, nItems: this.nItems };
+    return { metric: this.policy, memory: this.memory!, roots: this.roots, nItems: this.nItems, graph: this.graph };
   }
 
   /**
    * @internal Makes this index a read-only view of records that live elsewhere (another thread's
    * memory, attached by threads/share.ts). They were validated where they were loaded or built.
    */
-  attach(memory: SearchMemory, roots: readonly number[], nItems: number): void {
+  attach(memory: SearchMemory, roots: readonly number[], nItems: number, graph: AttachedGraph | null = null): void {
     this.clear();
     this.memory = memory;
     this.roots = roots;
     this.nItems = nItems;
     this.state = 'loaded';
     this.searcher = new Searcher(memory.store, this.policy, roots, nItems, memory.query, memory.batch, memory.walk ?? undefined);
+    if (graph) {
+      this.graph = IndexGraph.attached(graph.placed, memory.arena);
+      this.attachedGraph = graph;
+    }
   }
 
   /** Logs build progress to the console (stderr under Node). */
@@ -450,19 +535,24 @@ export class AnnoyIndex {
   }
 
   /** Copies index bytes into a fresh index memory and adopts them (fromBuffer). */
-  private copyIn(source: Uint8Array): void {
-    this.adoptBytes((allocate) => allocate(source.byteLength).set(source));
+  private copyIn(source: Uint8Array, graph: GraphSource | null): void {
+    this.adoptBytes((allocate) => allocate(source.byteLength).set(source), null, graph);
   }
 
-  /** Makes `memory` (records of an Annoy file) this index's, once they prove searchable. */
-  private adopt(memory: IndexMemory, treeSeed: bigint | null): void {
+  /**
+   * Makes `memory` (records of an Annoy file) this index's, once they prove searchable — with the
+   * graph of `graph`, once it proves to belong to exactly these bytes.
+   */
+  private adopt(memory: IndexMemory, treeSeed: bigint | null, graph: GraphSource | null): void {
     const { roots, nItems } = openRecords(this.policy, memory.store);
+    const indexGraph = graph && IndexGraph.fromBytes(graph.bytes, this.policy, memory.store, nItems, memory.store.bytes(), graph.name, graph.crc32);
     this.clear();
     this.memory = memory;
     this.roots = roots;
     this.nItems = nItems;
     this.builtWith = treeSeed;
     this.state = 'loaded';
+    this.graph = indexGraph;
   }
 
   private ready(call: string): Searcher {
@@ -472,6 +562,15 @@ export class AnnoyIndex {
     const { store, query, batch } = memory;
     if (store.arena.kernels.walk) memory.walk = reuseWalkWorkspace(memory.walk, store, this.roots, this.nItems);
     return (this.searcher = new Searcher(store, this.policy, this.roots, this.nItems, query, batch, memory.walk ?? undefined));
+  }
+
+  /** This thread's searcher of the graph (made on first use, in the index's own memory). */
+  private searchGraph(): GraphSearcher {
+    if (this.graphSearcher) return this.graphSearcher;
+    const { store, query } = this.memory!;
+    const graph = this.graph!;
+    const space = this.attachedGraph ?? graph.reserve(this.roots.length);
+    return (this.graphSearcher = graph.searcher(store, this.policy, this.roots, this.nItems, query, space));
   }
 
   private checkExistingId(i: number): void {
@@ -484,6 +583,8 @@ export class AnnoyIndex {
   }
 
   private runSearch(searcher: Searcher, n: number, checked: CheckedQuery): number[] | SearchResult {
+    const viaGraph = this.hasGraph() && graphQuery(this.searchGraph(), n, checked.searchK, checked.includeDistances, checked.refinement);
+    if (viaGraph) return checked.includeDistances ? viaGraph : viaGraph.ids;
     const result = searcher.search(n, checked.searchK, checked.includeDistances, checked.refinement ?? undefined);
     return checked.includeDistances ? result : result.ids;
   }
@@ -494,10 +595,17 @@ function isArrayBuffer(value: unknown): value is ArrayBufferLike {
 }
 
 /** Index bytes given as an ArrayBuffer or any view of one (Buffer included), as bytes. */
-function byteView(bytes: ArrayBufferLike | ArrayBufferView): Uint8Array {
+function byteView(bytes: ArrayBufferLike | ArrayBufferView, what = 'index bytes'): Uint8Array {
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (isArrayBuffer(bytes)) return new Uint8Array(bytes);
-  throw new AnnoyArgumentError(`index bytes must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
+  throw new AnnoyArgumentError(`${what} must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
+}
+
+/** @internal A .graph file's bytes to attach while adopting index bytes; `name` names it in errors. */
+export interface GraphSource {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly crc32?: Crc32;
 }
 
 /** The memory of an index that owns it (only an index attached to another thread's memory does not; it never builds). */

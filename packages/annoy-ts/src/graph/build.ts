@@ -1,6 +1,9 @@
+import { AnnoyStateError } from '../errors.ts';
+import { DistanceKind } from '../kernels/kernels.ts';
 import type { Metric } from '../metrics/metric.ts';
 import type { Records } from '../records.ts';
-import type { GraphKernels, GraphSpace } from './kernels.ts';
+import { buildKernels, type BuildKernels } from './kernels.ts';
+import { graphSpace } from './space.ts';
 
 /** How the graph is built (see README "Graph search" for how the defaults were chosen). */
 export interface GraphBuildParams {
@@ -8,13 +11,15 @@ export interface GraphBuildParams {
   degree: number;
   /** Neighbours per node in the k-nearest-neighbour graph that NN-descent refines (before pruning). */
   neighbours: number;
-  /** NN-descent's sample: new and old candidates per node and round (ρ·K in the paper). */
+  /** NN-descent's samples per node and round: this many new and this many old neighbours (half forward, half reverse). */
   candidates: number;
   /** Most NN-descent rounds; it stops earlier once a round changes fewer than delta·n·neighbours entries. */
   rounds: number;
   delta: number;
   /** Diversity pruning: candidate c of node v is dropped when a kept neighbour k has alpha·d(k, c) ≤ d(v, c) (1: the RNG rule). */
   alpha: number;
+  /** Nodes the pruning leaves with fewer neighbours get the nearest pruned ones back, up to this many. */
+  minDegree?: number;
   /** Tree leaves larger than this are cut by random two-pivot splits before their pairs are compared. */
   leafSize: number;
   /** Seed of the build's random choices (the same seed gives the same graph). */
@@ -25,321 +30,251 @@ export interface BuildStats {
   leafPairs: number;
   rounds: number;
   updates: number[];
-  joinDistances: number;
-  pruneDistances: number;
-  seconds: { init: number; descent: number; prune: number };
+  seconds: { copy: number; init: number; descent: number; prune: number };
+  buildMemoryBytes: number;
+  /** Of a sample of nodes, the share of their true `neighbours` nearest that NN-descent found. */
+  knnRecall?: number;
 }
 
-/** A graph in compressed sparse rows: node v's neighbours are neighbours[offsets[v] … offsets[v + 1]). */
+/** A graph in compressed sparse rows: node v's neighbours are neighbours[offsets[v] … offsets[v + 1]), nearest first. */
 export interface Graph {
   readonly nItems: number;
   readonly offsets: Uint32Array;
   readonly neighbours: Int32Array;
 }
 
-/**
- * The k-nearest-neighbour lists NN-descent works on: per node a max-heap (worst on top) of `k`
- * entries. Each node's current worst distance is mirrored as float32 at byte `thr` of the arena,
- * where the join kernel reads it to skip pairs that cannot enter either list.
- */
-class NeighbourHeaps {
-  readonly ids: Int32Array;
-  readonly dist: Float32Array;
-  /** 1 = new (not yet used in a local join). */
-  readonly isNew: Uint8Array;
+/** Field numbers of the build's description block (B_* in assembly/graph.ts). */
+const B = {
+  KIND: 0, N: 1, VECS: 2, VSTRIDE: 3, ITEMS: 4, K: 5, HIDS: 6, HDIST: 7, HNEW: 8, CAP: 9, NEWF: 10, NEWFN: 11, OLDF: 12,
+  OLDFN: 13, RCAP: 14, NEWR: 15, NEWRP: 16, NEWRN: 17, OLDR: 18, OLDRP: 19, OLDRN: 20, SEED: 21, ROUND: 22, DEGREE: 23,
+  KEPT: 24, KEPTD: 25, KEPTN: 26, ALPHA: 27, MINDEG: 28, WORDS: 29,
+} as const;
 
-  constructor(readonly nItems: number, readonly k: number, private readonly arena: { f32: Float32Array }, readonly thr: number) {
-    this.ids = new Int32Array(nItems * k).fill(-1);
-    this.dist = new Float32Array(nItems * k).fill(Infinity);
-    this.isNew = new Uint8Array(nItems * k);
-    arena.f32.fill(Infinity, thr >>> 2, (thr >>> 2) + nItems);
-  }
+/** Nodes per join step: the step's updates are computed from one state of the heaps, then applied. */
+const JOIN_STEP = 256;
 
-  /** Offers v at distance d to u's list; returns 1 when it went in. */
-  push(u: number, v: number, d: number): number {
-    const { ids, dist, isNew, k } = this;
-    const b = u * k;
-    if (!(d < dist[b])) return 0;
-    for (let j = 0; j < k; j++) if (ids[b + j] === v) return 0;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= k) break;
-      if (c + 1 < k && dist[b + c + 1] > dist[b + c]) c++;
-      if (dist[b + c] <= d) break;
-      ids[b + i] = ids[b + c];
-      dist[b + i] = dist[b + c];
-      isNew[b + i] = isNew[b + c];
-      i = c;
-    }
-    ids[b + i] = v;
-    dist[b + i] = d;
-    isNew[b + i] = 1;
-    this.arena.f32[(this.thr >>> 2) + u] = dist[b];
-    return 1;
-  }
-
-  /** Runs the kernel's thresholded join over ids[0 … nAll) of `scratch` and applies its pairs; returns the updates. */
-  applyJoin(kernels: GraphKernels, space: GraphSpace, scratch: Scratch, set: Int32Array, nNew: number, nAll: number): number {
-    const arena = this.arena as { f32: Float32Array; i32: Int32Array };
-    const found = kernels.joinPairsBelow(space, scratch.ids, nNew, nAll, this.thr, scratch.out);
-    const i32 = arena.i32, f32 = arena.f32, ow = scratch.out >>> 2;
-    let updates = 0;
-    for (let t = 0; t < found; t++) {
-      const a = set[i32[ow + 3 * t]], c = set[i32[ow + 3 * t + 1]], d = f32[ow + 3 * t + 2];
-      updates += this.push(a, c, d) + this.push(c, a, d);
-    }
-    return updates;
+/** Hands out 16-byte aligned regions of the build memory. */
+class Layout {
+  top = 64;
+  take(bytes: number): number {
+    const at = this.top;
+    this.top += Math.ceil(bytes / 16) * 16;
+    return at;
   }
 }
 
 /**
- * Per node, a bounded sample of candidates chosen by random priority (the `candidates` smallest
- * priorities win): NN-descent's sampling of new and old neighbours, forward and reverse.
- */
-class CandidateSample {
-  readonly ids: Int32Array;
-  readonly prio: Uint32Array;
-  readonly size: Int32Array;
-  /** Scratch: one int32 per item for membership tests. */
-  readonly mark: Int32Array;
-
-  constructor(nItems: number, readonly cap: number) {
-    this.mark = new Int32Array(nItems);
-    this.ids = new Int32Array(nItems * cap);
-    this.prio = new Uint32Array(nItems * cap);
-    this.size = new Int32Array(nItems);
-  }
-
-  clear(): void {
-    this.size.fill(0);
-  }
-
-  add(u: number, v: number, p: number): void {
-    const { ids, prio, size, cap } = this;
-    const b = u * cap;
-    const n = size[u];
-    // A full sample takes v only at a lower priority than its top: test that before the duplicate scan.
-    if (n === cap && p >= prio[b]) return;
-    for (let j = 0; j < n; j++) if (ids[b + j] === v) return;
-    if (n < cap) {
-      // Max-heap on priority: sift up.
-      let i = n;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (prio[b + parent] >= p) break;
-        prio[b + i] = prio[b + parent];
-        ids[b + i] = ids[b + parent];
-        i = parent;
-      }
-      prio[b + i] = p;
-      ids[b + i] = v;
-      size[u] = n + 1;
-      return;
-    }
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= cap) break;
-      if (c + 1 < cap && prio[b + c + 1] > prio[b + c]) c++;
-      if (prio[b + c] <= p) break;
-      prio[b + i] = prio[b + c];
-      ids[b + i] = ids[b + c];
-      i = c;
-    }
-    prio[b + i] = p;
-    ids[b + i] = v;
-  }
-
-}
-
-/** xorshift32: the build's random choices (cheap, seeded, the same on every runtime). */
-class Random {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
-
-/** Scratch windows in the arena for the kernels: ids in, distances out. */
-interface Scratch {
-  ids: number;
-  idsCap: number;
-  out: number;
-}
-
-/**
- * Builds the neighbour graph over the items of `store`:
+ * Builds the neighbour graph over the items of `store`, in a WebAssembly memory of its own
+ * (dropped afterwards) holding a compact copy of the vectors and the build's working state:
  * 1. candidates from the forest: items sharing a leaf (leaves above `leafSize` cut by random
  *    two-pivot splits) are compared pairwise, each keeping its `neighbours` nearest;
- * 2. NN-descent (Dong, Charikar & Li 2011): rounds of local joins — a node's neighbours are
- *    compared with each other, sampled, new against new and new against old, forward and reverse
- *    lists together — until a round changes fewer than delta·n·neighbours entries;
- * 3. diversity pruning (the relative-neighbourhood rule, or Vamana's α variant): a candidate is
- *    kept only if no kept neighbour is closer to it than the node is;
- * 4. reverse edges: every kept edge v → u is offered back as u → v, and a node with more than
+ * 2. NN-descent (Dong, Charikar & Li 2011): rounds of local joins — a node's sampled neighbours,
+ *    forward and reverse, compared new against new and new against old — until a round changes
+ *    fewer than delta·n·neighbours entries;
+ * 3. diversity pruning (the relative-neighbourhood rule; Vamana's α variant for alpha > 1): a
+ *    candidate is kept only if no kept neighbour is closer to it than the node is;
+ * 4. reverse edges: every kept edge v → u is offered back as u → v, and a node left with more than
  *    `degree` is pruned again by the same rule.
+ * Holes (ids never added) take no part and have no neighbours.
  */
 export function buildGraph(
-  metric: Metric, store: Records, roots: readonly number[], nItems: number, space: GraphSpace, kernels: GraphKernels,
-  params: GraphBuildParams, stats?: BuildStats,
+  metric: Metric, store: Records, roots: readonly number[], nItems: number, params: GraphBuildParams, stats?: BuildStats,
 ): Graph {
-  const arena = store.arena;
-  const { candidates: cap, degree } = params;
-  const rng = new Random(params.seed);
-  const present = new Uint8Array(nItems);
-  let nPresent = 0;
-  for (let i = 0; i < nItems; i++) if (arena.i32[store.word(i)] === 1) { present[i] = 1; nPresent++; }
-  const nodes = new Int32Array(nPresent);
-  for (let i = 0, j = 0; i < nItems; i++) if (present[i]) nodes[j++] = i;
-
-  const idsCap = Math.max(2 * cap, params.leafSize, params.neighbours + 1, degree * 4, 128);
-  const scratch: Scratch = { ids: arena.alloc(4 * idsCap), idsCap, out: arena.alloc(12 * idsCap * idsCap) };
-  const k = Math.min(params.neighbours, Math.max(1, nPresent - 1));
-  const heaps = new NeighbourHeaps(nItems, k, arena, arena.alloc(4 * nItems));
   const t0 = now();
+  const space = graphSpace(metric, store, 0);
+  const hamming = space.kind === DistanceKind.Hamming;
+  const unitBytes = hamming ? 8 : 4;
+  const vstride = Math.ceil((space.n * unitBytes) / 16) * 16;
+  const K = Math.max(1, params.neighbours), degree = Math.max(1, params.degree);
+  // The sample of each kind (new, old) is half forward, half reverse.
+  const cap = Math.max(1, Math.ceil(params.candidates / 2)), rcap = cap;
+  const n = nItems;
+
+  // The build memory's regions; later phases reuse those of earlier ones.
+  const L = new Layout();
+  const block = L.take(4 * B.WORDS);
+  const vecs = L.take(n * vstride);
+  const heapsAt = L.top;
+  const hids = L.take(4 * n * K), hdist = L.take(4 * n * K), hnew = L.take(n * K);
+  const heapsEnd = L.top;
+  const samplesAt = L.top;
+  const newF = L.take(4 * n * cap), oldF = L.take(4 * n * cap), newFN = L.take(4 * n), oldFN = L.take(4 * n);
+  const newR = L.take(4 * n * rcap), newRP = L.take(4 * n * rcap), newRN = L.take(4 * n);
+  const oldR = L.take(4 * n * rcap), oldRP = L.take(4 * n * rcap), oldRN = L.take(4 * n);
+  const samplesEnd = L.top;
+  // After NN-descent: the pruned lists where the samples were …
+  L.top = samplesAt;
+  const kept = L.take(4 * n * degree), keptD = L.take(4 * n * degree), keptN = L.take(4 * n);
+  const outIds = L.take(4 * n * degree), outN = L.take(4 * n);
+  const prunedEnd = L.top;
+  // … and the reverse edges where the heaps were.
+  L.top = heapsAt;
+  const revOff = L.take(4 * (n + 1)), revIds = L.take(4 * n * degree), revDs = L.take(4 * n * degree);
+  L.top = Math.max(heapsEnd, samplesEnd, prunedEnd, L.top);
+  const joinSet = 4 * (cap + rcap);
+  const m = 2 * (cap + rcap);
+  const pairsPerNode = (m * (m - 1)) / 2;
+  const leafSize = Math.max(2, params.leafSize);
+  const bufTriples = Math.max(JOIN_STEP * pairsPerNode, (leafSize * (leafSize - 1)) / 2, 1);
+  const buf = L.take(12 * bufTriples);
+  const mark = L.take(4 * n);
+  const set = L.take(4 * Math.max(joinSet, m));
+  const mergeCap = 4 * degree + 16;
+  const scratch = L.take(Math.max(8 * K + 8, 8 * cap, 8 * mergeCap + 8 * degree, 8 * leafSize));
+  const k = buildKernels(L.top);
+  if (!k) throw new AnnoyStateError('building a graph needs WebAssembly, which this runtime does not provide (the graph can still be searched here once built elsewhere)');
+  const { i32, u32, f32, u8 } = k.views();
+  u8.fill(0, 0, L.top);
+
+  const fields: [number, number][] = [
+    [B.KIND, space.kind], [B.N, space.n], [B.VECS, vecs], [B.VSTRIDE, vstride], [B.ITEMS, n], [B.K, K], [B.HIDS, hids],
+    [B.HDIST, hdist], [B.HNEW, hnew], [B.CAP, cap], [B.NEWF, newF], [B.NEWFN, newFN], [B.OLDF, oldF], [B.OLDFN, oldFN],
+    [B.RCAP, rcap], [B.NEWR, newR], [B.NEWRP, newRP], [B.NEWRN, newRN], [B.OLDR, oldR], [B.OLDRP, oldRP], [B.OLDRN, oldRN],
+    [B.SEED, params.seed | 0], [B.ROUND, 0], [B.DEGREE, degree], [B.KEPT, kept], [B.KEPTD, keptD], [B.KEPTN, keptN],
+    [B.MINDEG, Math.min(degree, Math.max(0, params.minDegree ?? 0))],
+  ];
+  for (const [i, v] of fields) i32[(block >>> 2) + i] = v;
+  f32[(block >>> 2) + B.ALPHA] = params.alpha;
+
+  // The vectors, compact (angular: normalised, so 1 − x·y ranks like Annoy's angular distance).
+  const present = new Uint8Array(n);
+  const ai32 = store.arena.i32, af32 = store.arena.f32;
+  const units = hamming ? 2 * space.n : space.n;
+  const angular = space.kind === DistanceKind.Angular;
+  for (let id = 0; id < n; id++) {
+    if (ai32[store.word(id)] !== 1) continue;
+    present[id] = 1;
+    const from = (store.ptr(id) + space.off) >>> 2, to = (vecs + id * vstride) >>> 2;
+    if (angular) {
+      let s = 0;
+      for (let i = 0; i < units; i++) s += af32[from + i] * af32[from + i];
+      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+      for (let i = 0; i < units; i++) f32[to + i] = af32[from + i] * inv;
+    } else {
+      u32.set(store.arena.u32.subarray(from, from + units), to);
+    }
+  }
+  k.exports.buildInit(block);
+  const t1 = now();
 
   // 1. Leaves of the forest.
   let leafPairs = 0;
-  const compareAll = (group: Int32Array, m: number): void => {
-    if (m < 2) return;
-    arena.i32.set(group.subarray(0, m), scratch.ids >>> 2);
-    heaps.applyJoin(kernels, space, scratch, group, m, m);
-    leafPairs += (m * (m - 1)) / 2;
+  const groupIds = scratch;
+  const compare = (group: Int32Array, count: number): void => {
+    if (count < 2) return;
+    i32.set(group.subarray(0, count), groupIds >>> 2);
+    const found = k.exports.buildGroupPairs(block, groupIds, count, buf);
+    k.exports.buildApply(block, buf, found, 0, 1);
+    leafPairs += (count * (count - 1)) / 2;
   };
-  const split = makeSplitter(arena, space, kernels, scratch, rng, params.leafSize, compareAll);
-  forEachLeaf(metric, store, roots, nItems, present, (items, m) => split(items, m));
-  fillShortLists(heaps, nodes, arena, space, kernels, scratch, rng);
-  const t1 = now();
+  const distancesFrom = (a: number, ids: Int32Array, count: number, out: Float32Array): void => {
+    const idsAt = scratch, outAt = scratch + 4 * leafSize;
+    for (let s = 0; s < count; s += leafSize) {
+      const c = Math.min(leafSize, count - s);
+      i32.set(ids.subarray(s, s + c), idsAt >>> 2);
+      k.exports.buildDistancesFrom(block, a, idsAt, c, outAt);
+      out.set(f32.subarray(outAt >>> 2, (outAt >>> 2) + c), s);
+    }
+  };
+  const splitter = makeSplitter(params.seed, leafSize, distancesFrom, compare);
+  forEachLeaf(metric, store, roots, n, present, splitter);
+  fillShortLists(k, block, n, K, present, params.seed, i32, hids, buf, scratch);
+  const t2 = now();
 
   // 2. NN-descent.
   const updatesPerRound: number[] = [];
-  const joins = { count: 0 };
-  const fresh = new CandidateSample(nItems, cap);
-  const old = new CandidateSample(nItems, cap);
-  for (let round = 0; round < params.rounds; round++) {
-    sampleCandidates(heaps, nodes, fresh, old, rng);
-    const updates = localJoins(heaps, nodes, fresh, old, arena, space, kernels, scratch, joins);
+  for (let round = 1; round <= params.rounds; round++) {
+    i32[(block >>> 2) + B.ROUND] = round;
+    k.exports.buildSampleForward(block, 0, n, scratch);
+    k.exports.buildSampleReverse(block, 0, 1);
+    let updates = 0;
+    for (let lo = 0; lo < n; lo += JOIN_STEP) {
+      const found = k.exports.buildJoin(block, lo, Math.min(n, lo + JOIN_STEP), buf, mark, set);
+      updates += k.exports.buildApply(block, buf, found, 0, 1);
+    }
     updatesPerRound.push(updates);
-    if (updates <= params.delta * nPresent * k) break;
+    if (updates <= params.delta * n * K) break;
   }
-  const t2 = now();
-
-  // 3 + 4. Pruning and reverse edges.
-  const pruned = prune(heaps, nodes, nItems, space, kernels, arena, scratch, params);
   const t3 = now();
+  if (stats) stats.knnRecall = sampleKnnRecall(k, block, n, K, present, hids, i32, f32, scratch, leafSize);
+
+  // 3. Forward pruning.
+  k.exports.buildPrune(block, 0, n, scratch);
+  // 4. Reverse edges (counting sort by target), merged and pruned again.
+  const ro = revOff >>> 2;
+  u32.fill(0, ro, ro + n + 1);
+  for (let v = 0; v < n; v++) {
+    const c = i32[(keptN >>> 2) + v], kw = (kept >>> 2) + v * degree;
+    for (let t = 0; t < c; t++) u32[ro + i32[kw + t] + 1]++;
+  }
+  for (let v = 0; v < n; v++) u32[ro + v + 1] += u32[ro + v];
+  const fillAt = u32.slice(ro, ro + n);
+  for (let v = 0; v < n; v++) {
+    const c = i32[(keptN >>> 2) + v], kw = (kept >>> 2) + v * degree, dw = (keptD >>> 2) + v * degree;
+    for (let t = 0; t < c; t++) {
+      const u = i32[kw + t];
+      const at = fillAt[u]++;
+      i32[(revIds >>> 2) + at] = v;
+      f32[(revDs >>> 2) + at] = f32[dw + t];
+    }
+  }
+  k.exports.buildMerge(block, 0, n, revOff, revIds, revDs, outIds, outN, mark, scratch, mergeCap);
+  const offsets = new Uint32Array(n + 1);
+  for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v] + i32[(outN >>> 2) + v];
+  const neighbours = new Int32Array(offsets[n]);
+  for (let v = 0; v < n; v++) {
+    const c = offsets[v + 1] - offsets[v];
+    neighbours.set(i32.subarray((outIds >>> 2) + v * degree, (outIds >>> 2) + v * degree + c), offsets[v]);
+  }
+  const t4 = now();
   if (stats) {
     stats.leafPairs = leafPairs;
     stats.rounds = updatesPerRound.length;
     stats.updates = updatesPerRound;
-    stats.joinDistances = joins.count;
-    stats.pruneDistances = pruned.distances;
-    stats.seconds = { init: (t1 - t0) / 1000, descent: (t2 - t1) / 1000, prune: (t3 - t2) / 1000 };
+    stats.seconds = { copy: (t1 - t0) / 1000, init: (t2 - t1) / 1000, descent: (t3 - t2) / 1000, prune: (t4 - t3) / 1000 };
+    stats.buildMemoryBytes = L.top;
   }
-  return pruned.graph;
-}
-
-/** Nodes the leaves left short of k neighbours get random ones (NN-descent needs full lists to start from). */
-function fillShortLists(
-  heaps: NeighbourHeaps, nodes: Int32Array, arena: { i32: Int32Array; f32: Float32Array }, space: GraphSpace, kernels: GraphKernels,
-  scratch: Scratch, rng: Random,
-): void {
-  const k = heaps.k, nPresent = nodes.length;
-  if (nPresent < 2) return;
-  const fill = new Int32Array(Math.min(k, scratch.idsCap));
-  for (let vi = 0; vi < nPresent; vi++) {
-    const v = nodes[vi];
-    const b = v * k;
-    let missing = 0;
-    for (let j = 0; j < k; j++) if (heaps.ids[b + j] < 0) missing++;
-    missing = Math.min(missing, fill.length);
-    if (missing === 0) continue;
-    let m = 0;
-    for (let tries = 0; m < missing && tries < 4 * missing; tries++) {
-      const u = nodes[rng.below(nPresent)];
-      if (u !== v) fill[m++] = u;
-    }
-    arena.i32.set(fill.subarray(0, m), scratch.ids >>> 2);
-    kernels.distancesFrom(space, v, scratch.ids, m, scratch.out);
-    const f32 = arena.f32, ow = scratch.out >>> 2;
-    for (let j = 0; j < m; j++) {
-      heaps.push(v, fill[j], f32[ow + j]);
-      heaps.push(fill[j], v, f32[ow + j]);
-    }
-  }
-}
-
-/**
- * NN-descent's sampling: each node's new and old neighbours, forward and reverse, up to `cap` of
- * each by random priority; the new ones sampled are marked old in the lists.
- */
-function sampleCandidates(heaps: NeighbourHeaps, nodes: Int32Array, fresh: CandidateSample, old: CandidateSample, rng: Random): void {
-  const k = heaps.k, ids = heaps.ids, isNew = heaps.isNew;
-  fresh.clear();
-  old.clear();
-  for (let vi = 0; vi < nodes.length; vi++) {
-    const v = nodes[vi];
-    const b = v * k;
-    for (let j = 0; j < k; j++) {
-      const u = ids[b + j];
-      if (u < 0) continue;
-      const p = rng.next();
-      const sample = isNew[b + j] ? fresh : old;
-      sample.add(v, u, p);
-      sample.add(u, v, p);
-    }
-  }
-  const cap = fresh.cap, sampled = fresh.mark;
-  for (let vi = 0; vi < nodes.length; vi++) {
-    const v = nodes[vi];
-    const b = v * k;
-    for (let j = 0, n = fresh.size[v]; j < n; j++) sampled[fresh.ids[v * cap + j]] = v + 1;
-    for (let j = 0; j < k; j++) if (isNew[b + j] && sampled[ids[b + j]] === v + 1) isNew[b + j] = 0;
-    for (let j = 0, n = fresh.size[v]; j < n; j++) sampled[fresh.ids[v * cap + j]] = 0;
-  }
-}
-
-/** One round of local joins: every node's sampled candidates, new against new and new against old. */
-function localJoins(
-  heaps: NeighbourHeaps, nodes: Int32Array, fresh: CandidateSample, old: CandidateSample, arena: { i32: Int32Array },
-  space: GraphSpace, kernels: GraphKernels, scratch: Scratch, joins: { count: number },
-): number {
-  const cap = fresh.cap;
-  const set = new Int32Array(2 * cap);
-  let updates = 0;
-  for (let vi = 0; vi < nodes.length; vi++) {
-    const v = nodes[vi];
-    const nNew = fresh.size[v];
-    if (nNew === 0) continue;
-    const nOld = old.size[v];
-    set.set(fresh.ids.subarray(v * cap, v * cap + nNew), 0);
-    set.set(old.ids.subarray(v * cap, v * cap + nOld), nNew);
-    const nAll = nNew + nOld;
-    arena.i32.set(set.subarray(0, nAll), scratch.ids >>> 2);
-    updates += heaps.applyJoin(kernels, space, scratch, set, nNew, nAll);
-    joins.count += (nNew * (nNew - 1)) / 2 + nNew * nOld;
-  }
-  return updates;
+  return { nItems: n, offsets, neighbours };
 }
 
 function now(): number {
   return typeof performance === 'object' ? performance.now() : Date.now();
 }
 
+/** A hash of (seed, a, b) to 32 bits: the build's random choices outside the kernels. */
+function mix(seed: number, a: number, b: number): number {
+  let x = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ a;
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d) ^ b;
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Nodes the leaves left short of K neighbours get pseudo-random ones (NN-descent needs full lists to start from). */
+function fillShortLists(
+  k: BuildKernels, block: number, n: number, K: number, present: Uint8Array, seed: number, i32: Int32Array, hids: number, buf: number, scratch: number,
+): void {
+  const nodes: number[] = [];
+  for (let i = 0; i < n; i++) if (present[i]) nodes.push(i);
+  if (nodes.length < 2) return;
+  for (const v of nodes) {
+    let missing = 0;
+    for (let j = 0; j < K; j++) if (i32[(hids >>> 2) + v * K + j] < 0) missing++;
+    if (missing === 0) continue;
+    // A group of v and `missing` others: its pairs include every (v, other).
+    const group = [v];
+    for (let t = 0; group.length <= missing && t < 4 * missing; t++) {
+      const u = nodes[mix(seed, v, t) % nodes.length];
+      if (!group.includes(u)) group.push(u);
+    }
+    i32.set(group, scratch >>> 2);
+    const found = k.exports.buildGroupPairs(block, scratch, group.length, buf);
+    k.exports.buildApply(block, buf, found, 0, 1);
+  }
+}
+
 /**
- * Calls `visit(items, count)` for the items of every leaf of every tree (holes and duplicates
- * removed; a split's child that is a single item counts as a leaf of one).
+ * Calls `visit(items, count)` for the items of every leaf of every tree (holes and repeats
+ * removed; a split's child that is a single item has nothing to pair with and is skipped).
  */
 function forEachLeaf(
   metric: Metric, store: Records, roots: readonly number[], nItems: number, present: Uint8Array,
@@ -348,15 +283,15 @@ function forEachLeaf(
   const i32 = store.arena.i32, cw = metric.childrenWord, K = metric.leafCapacity;
   const stamp = new Int32Array(nItems);
   let mark = 0;
-  let items = new Int32Array(Math.min(Math.max(K, 16), nItems));
+  let items = new Int32Array(Math.min(Math.max(K, 16), Math.max(nItems, 1)));
   const stack: number[] = [];
   for (const root of roots) {
     stack.push(root);
     while (stack.length > 0) {
       const id = stack.pop()!;
+      if (id < nItems) continue;
       const base = store.word(id);
       const nd = i32[base];
-      if (id < nItems) continue; // a single item below a split: nothing to pair it with
       if (nd > K) {
         stack.push(i32[base + cw + 1], i32[base + cw]);
         continue;
@@ -377,34 +312,37 @@ function forEachLeaf(
 
 /**
  * Cuts a group of items into pieces of at most `leafSize` by random two-pivot splits (each item
- * goes to the nearer of two random members), then hands every piece to `compare`.
+ * goes to the nearer of two pseudo-random members), then hands every piece to `compare`.
  */
 function makeSplitter(
-  arena: { i32: Int32Array; f32: Float32Array }, space: GraphSpace, kernels: GraphKernels, scratch: Scratch, rng: Random,
-  leafSize: number, compare: (group: Int32Array, m: number) => void,
+  seed: number, leafSize: number, distancesFrom: (a: number, ids: Int32Array, count: number, out: Float32Array) => void,
+  compare: (group: Int32Array, m: number) => void,
 ): (items: Int32Array, m: number) => void {
+  let draws = 0;
   const split = (items: Int32Array, m: number, depth: number): void => {
-    if (m <= leafSize || depth > 32) {
+    if (m <= leafSize || depth > 48) {
       compare(items, Math.min(m, leafSize));
       return;
     }
-    const a = items[rng.below(m)];
-    let b = items[rng.below(m)];
-    for (let t = 0; t < 8 && b === a; t++) b = items[rng.below(m)];
-    const da = distancesOf(arena, space, kernels, scratch, a, items, m);
-    const db = distancesOf(arena, space, kernels, scratch, b, items, m);
+    const a = items[mix(seed, draws++, m) % m];
+    let b = a;
+    for (let t = 0; t < 8 && b === a; t++) b = items[mix(seed, draws++, m) % m];
+    const da = new Float32Array(m), db = new Float32Array(m);
+    distancesFrom(a, items, m, da);
+    distancesFrom(b, items, m, db);
     const left = new Int32Array(m), right = new Int32Array(m);
     let nl = 0, nr = 0;
     for (let j = 0; j < m; j++) {
-      if (da[j] < db[j] || (da[j] === db[j] && (rng.next() & 1))) left[nl++] = items[j];
+      if (da[j] < db[j] || (da[j] === db[j] && (mix(seed, draws, j) & 1))) left[nl++] = items[j];
       else right[nr++] = items[j];
     }
+    draws++;
     if (nl === 0 || nr === 0) {
       // Identical points: halve the list.
       nl = m >> 1;
+      nr = m - nl;
       left.set(items.subarray(0, nl));
       right.set(items.subarray(nl, m));
-      nr = m - nl;
     }
     split(left, nl, depth + 1);
     split(right, nr, depth + 1);
@@ -412,144 +350,27 @@ function makeSplitter(
   return (items, m) => split(items.slice(0, m), m, 0);
 }
 
-function distancesOf(
-  arena: { i32: Int32Array; f32: Float32Array }, space: GraphSpace, kernels: GraphKernels, scratch: Scratch, a: number, items: Int32Array, m: number,
-): Float32Array {
-  const out = new Float32Array(m);
-  for (let s = 0; s < m; s += scratch.idsCap) {
-    const c = Math.min(scratch.idsCap, m - s);
-    arena.i32.set(items.subarray(s, s + c), scratch.ids >>> 2);
-    kernels.distancesFrom(space, a, scratch.ids, c, scratch.out);
-    out.set(arena.f32.subarray(scratch.out >>> 2, (scratch.out >>> 2) + c), s);
-  }
-  return out;
-}
-
-/**
- * Diversity pruning of the k-NN lists, then reverse edges: returns the final graph. The kept
- * list of each node is ordered nearest first.
- */
-function prune(
-  heaps: NeighbourHeaps, nodes: Int32Array, nItems: number, space: GraphSpace, kernels: GraphKernels,
-  arena: { i32: Int32Array; f32: Float32Array }, scratch: Scratch, params: GraphBuildParams,
-): { graph: Graph; distances: number } {
-  const { degree, alpha } = params;
-  const k = heaps.k;
-  let distances = 0;
-  // Forward: prune each k-NN list.
-  const keptIds = new Int32Array(nItems * degree);
-  const keptDist = new Float32Array(nItems * degree);
-  const keptN = new Int32Array(nItems);
-  const order = new Int32Array(k);
-  const candIds = new Int32Array(Math.max(k, 1));
-  const candDist = new Float32Array(Math.max(k, 1));
-  const keepIds = new Int32Array(degree), keepDist = new Float32Array(degree), keepAt = new Int32Array(degree);
-
-  /**
-   * RNG / α pruning of (ids, dist)[0 … m) sorted nearest first: a candidate is kept unless a kept
-   * one is closer to it (times α) than the node is. Writes up to `degree` into keepIds; returns how many.
-   */
-  const diversify = (ids: Int32Array, dist: Float32Array, m: number): number => {
-    m = Math.min(m, scratch.idsCap);
-    arena.i32.set(ids.subarray(0, m), scratch.ids >>> 2);
-    kernels.joinDistances(space, scratch.ids, m, m, scratch.out);
-    distances += (m * (m - 1)) / 2;
-    const f32 = arena.f32, ow = scratch.out >>> 2;
-    let kept = 0;
-    for (let i = 0; i < m && kept < degree; i++) {
-      const dc = dist[i];
-      let good = true;
-      for (let j = 0; j < kept; j++) {
-        if (alpha * f32[ow + keepAt[j] * m + i] <= dc) { good = false; break; }
-      }
-      if (good) {
-        keepAt[kept] = i;
-        keepIds[kept] = ids[i];
-        keepDist[kept] = dc;
-        kept++;
-      }
+/** Measurement only: how many of the true K nearest of 50 sample nodes the k-NN heaps hold. */
+function sampleKnnRecall(
+  k: BuildKernels, block: number, n: number, K: number, present: Uint8Array, hids: number, i32: Int32Array, f32: Float32Array, scratch: number, chunk: number,
+): number {
+  const nodes: number[] = [];
+  for (let i = 0; i < n; i++) if (present[i]) nodes.push(i);
+  let hits = 0, total = 0;
+  const all = new Int32Array(nodes);
+  const d = new Float32Array(nodes.length);
+  for (let s = 0; s < 50 && nodes.length > K + 1; s++) {
+    const v = nodes[mix(7, s, 0) % nodes.length];
+    for (let at = 0; at < all.length; at += chunk) {
+      const c = Math.min(chunk, all.length - at);
+      i32.set(all.subarray(at, at + c), scratch >>> 2);
+      k.exports.buildDistancesFrom(block, v, scratch, c, scratch + 4 * chunk);
+      d.set(f32.subarray((scratch >>> 2) + chunk, (scratch >>> 2) + chunk + c), at);
     }
-    return kept;
-  };
-
-  for (const v of nodes) {
-    const b = v * k;
-    let m = 0;
-    for (let j = 0; j < k; j++) if (heaps.ids[b + j] >= 0) order[m++] = j;
-    const sorted = Array.from(order.subarray(0, m)).sort((x, y) => heaps.dist[b + x] - heaps.dist[b + y] || heaps.ids[b + x] - heaps.ids[b + y]);
-    for (let j = 0; j < m; j++) {
-      candIds[j] = heaps.ids[b + sorted[j]];
-      candDist[j] = heaps.dist[b + sorted[j]];
-    }
-    const kept = diversify(candIds, candDist, m);
-    keptIds.set(keepIds.subarray(0, kept), v * degree);
-    keptDist.set(keepDist.subarray(0, kept), v * degree);
-    keptN[v] = kept;
+    const order = Array.from(all.keys()).filter((j) => all[j] !== v).sort((a, b) => d[a] - d[b]).slice(0, K).map((j) => all[j]);
+    const have = new Set(Array.from(i32.subarray((hids >>> 2) + v * K, (hids >>> 2) + v * K + K)));
+    for (const u of order) if (have.has(u)) hits++;
+    total += K;
   }
-
-  // Reverse edges: u → v for every kept v → u.
-  const revCount = new Uint32Array(nItems + 1);
-  for (const v of nodes) for (let j = 0; j < keptN[v]; j++) revCount[keptIds[v * degree + j] + 1]++;
-  for (let i = 0; i < nItems; i++) revCount[i + 1] += revCount[i];
-  const revIds = new Int32Array(revCount[nItems]);
-  const revDist = new Float32Array(revCount[nItems]);
-  const fillAt = revCount.slice(0, nItems);
-  for (const v of nodes) {
-    for (let j = 0; j < keptN[v]; j++) {
-      const u = keptIds[v * degree + j];
-      revIds[fillAt[u]] = v;
-      revDist[fillAt[u]++] = keptDist[v * degree + j];
-    }
-  }
-
-  // Merge, prune again where over the degree.
-  const offsets = new Uint32Array(nItems + 1);
-  const out = new Int32Array(nItems * degree);
-  let mergedIds = new Int32Array(64), mergedDist = new Float32Array(64);
-  const seenMark = new Int32Array(nItems).fill(-1);
-  let edges = 0;
-  let vi = 0;
-  for (let v = 0; v < nItems; v++) {
-    offsets[v] = edges;
-    if (vi < nodes.length && nodes[vi] === v) {
-      vi++;
-      const total = keptN[v] + revCount[v + 1] - revCount[v];
-      if (total > mergedIds.length) {
-        mergedIds = new Int32Array(2 * total);
-        mergedDist = new Float32Array(2 * total);
-      }
-      let m = 0;
-      for (let j = 0; j < keptN[v]; j++) {
-        const u = keptIds[v * degree + j];
-        if (seenMark[u] === v) continue;
-        seenMark[u] = v;
-        mergedIds[m] = u;
-        mergedDist[m++] = keptDist[v * degree + j];
-      }
-      for (let e = revCount[v]; e < revCount[v + 1]; e++) {
-        const u = revIds[e];
-        if (seenMark[u] === v) continue;
-        seenMark[u] = v;
-        mergedIds[m] = u;
-        mergedDist[m++] = revDist[e];
-      }
-      const idx = Array.from({ length: m }, (_, j) => j).sort((x, y) => mergedDist[x] - mergedDist[y] || mergedIds[x] - mergedIds[y]);
-      const sortedIds = new Int32Array(m), sortedDist = new Float32Array(m);
-      for (let j = 0; j < m; j++) {
-        sortedIds[j] = mergedIds[idx[j]];
-        sortedDist[j] = mergedDist[idx[j]];
-      }
-      let kept: number;
-      if (m <= degree) {
-        keepIds.set(sortedIds);
-        kept = m;
-      } else {
-        kept = diversify(sortedIds, sortedDist, m);
-      }
-      out.set(keepIds.subarray(0, kept), edges);
-      edges += kept;
-    }
-  }
-  offsets[nItems] = edges;
-  return { graph: { nItems, offsets, neighbours: out.slice(0, edges) }, distances };
+  return total ? hits / total : 1;
 }

@@ -3,21 +3,12 @@ import type { WasmMemory } from '../kernels/kernels.ts';
 import { GRAPH_WASM_BASE64 } from './wasm-binary.ts';
 
 /**
- * The neighbour graph's kernels over an arena's memory (see assembly/graph.ts for what each
- * computes): WebAssembly SIMD bound to the index's own memory, or the same in TypeScript where the
- * index has no WebAssembly memory. Pointers are byte offsets into the arena.
+ * The neighbour graph's search kernels over an index's memory (see assembly/graph.ts):
+ * WebAssembly SIMD bound to the index's own memory, or the same walk in TypeScript where the index
+ * has no WebAssembly memory. Pointers are byte offsets into the arena.
  */
 export interface GraphKernels {
   readonly kind: 'wasm-simd' | 'js';
-  /** out[i·nAll + j] = distance(ids[i], ids[j]) for i < nNew, i < j < nAll. */
-  joinDistances(space: GraphSpace, ids: number, nNew: number, nAll: number, out: number): void;
-  /**
-   * The pairs of joinDistances closer than the current worst neighbour of either end (thr: float32
-   * per item), as (int32 i, int32 j, float32 d) triples at `out`; returns how many.
-   */
-  joinPairsBelow(space: GraphSpace, ids: number, nNew: number, nAll: number, thr: number, out: number): number;
-  /** out[j] = distance(item a, item ids[j]) for j < count. */
-  distancesFrom(space: GraphSpace, a: number, ids: number, count: number, out: number): void;
   /** Quantizes items 0 … count − 1 into int8 codes (see quantize() in assembly/graph.ts); WebAssembly only. */
   quantize?(base: number, stride: number, off: number, n: number, count: number, center: number, invScale: number, codes: number, nPad: number, inv: number): void;
   /**
@@ -25,6 +16,59 @@ export interface GraphKernels {
    * heap was too small. `quantized`: walk on int8 codes (WebAssembly only).
    */
   search(kind: number, quantized: boolean, block: number): number;
+}
+
+/** The build's kernels (assembly/graph.ts, "build"), over a memory of the build's own. */
+export interface BuildExports {
+  buildInit(block: number): void;
+  buildGroupPairs(block: number, ids: number, m: number, buf: number): number;
+  buildApply(block: number, buf: number, count: number, part: number, parts: number): number;
+  buildDistancesFrom(block: number, a: number, ids: number, count: number, out: number): void;
+  buildSampleForward(block: number, lo: number, hi: number, scratch: number): void;
+  buildSampleReverse(block: number, part: number, parts: number): void;
+  buildJoin(block: number, lo: number, hi: number, buf: number, mark: number, set: number): number;
+  buildPrune(block: number, lo: number, hi: number, scratch: number): void;
+  buildMerge(block: number, lo: number, hi: number, revOff: number, revIds: number, revDs: number, outIds: number, outN: number, mark: number, scratch: number, scratchCap: number): void;
+}
+
+export interface BuildKernels {
+  readonly memory: WasmMemory;
+  readonly exports: BuildExports;
+  /** Views of the build memory (it never grows after creation). */
+  views(): { i32: Int32Array; u32: Uint32Array; f32: Float32Array; u8: Uint8Array };
+}
+
+interface WasmMemoryApi {
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+}
+
+/**
+ * A fresh WebAssembly memory of at least `bytes` (shared when the runtime allows, so worker
+ * threads can join the build) with the graph module bound to it; null without WebAssembly.
+ */
+export function buildKernels(bytes: number): BuildKernels | null {
+  if (!WASM) return null;
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  if (pages > 65536) return null;
+  const api = WASM as unknown as WasmApi & WasmMemoryApi;
+  const shared = typeof SharedArrayBuffer === 'function';
+  let memory: WasmMemory;
+  try {
+    memory = new api.Memory({ initial: pages, maximum: pages, shared });
+  } catch {
+    return null;
+  }
+  const module = graphModule(memory.buffer instanceof ArrayBuffer ? false : shared);
+  if (!module) return null;
+  const exports = new api.Instance(module, { env: { memory } }).exports as BuildExports;
+  return {
+    memory,
+    exports,
+    views: () => {
+      const b = memory.buffer;
+      return { i32: new Int32Array(b), u32: new Uint32Array(b), f32: new Float32Array(b), u8: new Uint8Array(b) };
+    },
+  };
 }
 
 /** Where the vectors the graph compares are and how to compare them (graph/space.ts derives it from the metric). */
@@ -59,9 +103,6 @@ export const W = {
 } as const;
 
 interface GraphExports {
-  joinDistances(kind: number, ids: number, nNew: number, nAll: number, base: number, stride: number, off: number, n: number, inv: number, out: number): void;
-  distancesFrom(kind: number, a: number, ids: number, count: number, base: number, stride: number, off: number, n: number, inv: number, out: number): void;
-  joinPairsBelow(kind: number, ids: number, nNew: number, nAll: number, base: number, stride: number, off: number, n: number, inv: number, thr: number, out: number): number;
   quantize(base: number, stride: number, off: number, n: number, count: number, center: number, invScale: number, codes: number, nPad: number, inv: number): void;
   search(kind: number, quantized: number, block: number): number;
 }
@@ -116,15 +157,12 @@ function wasmGraphKernels(memory: WasmMemory): GraphKernels | null {
   const k = new WASM.Instance(module, { env: { memory } }).exports as GraphExports;
   return {
     kind: 'wasm-simd',
-    joinDistances: (s, ids, nNew, nAll, out) => k.joinDistances(s.kind, ids, nNew, nAll, s.base, s.stride, s.off, s.n, s.inv, out),
-    distancesFrom: (s, a, ids, count, out) => k.distancesFrom(s.kind, a, ids, count, s.base, s.stride, s.off, s.n, s.inv, out),
-    joinPairsBelow: (s, ids, nNew, nAll, thr, out) => k.joinPairsBelow(s.kind, ids, nNew, nAll, s.base, s.stride, s.off, s.n, s.inv, thr, out),
     quantize: (...args) => k.quantize(...args),
     search: (kind, quantized, block) => k.search(kind, quantized ? 1 : 0, block),
   };
 }
 
-/** The same kernels in TypeScript (float32 arithmetic, scalar). */
+/** The search in TypeScript (float32 arithmetic, scalar), for indexes without a WebAssembly memory. */
 function jsGraphKernels(arena: Arena): GraphKernels {
   const fround = Math.fround;
   /** Ranking distance between the vectors at byte offsets a and b (ia, ib: 1/|x|, angular only). */
@@ -152,48 +190,8 @@ function jsGraphKernels(arena: Arena): GraphKernels {
       }
     }
   };
-  const vec = (s: GraphSpace, id: number) => s.base + id * s.stride + s.off;
-  const inv = (s: GraphSpace, id: number) => (s.kind === 0 ? arena.f32[(s.inv >>> 2) + id] : 1);
-
   return {
     kind: 'js',
-    joinDistances: (s, ids, nNew, nAll, out) => {
-      const i32 = arena.i32, f32 = arena.f32, iw = ids >>> 2, ow = out >>> 2;
-      for (let i = 0; i < nNew; i++) {
-        const a = i32[iw + i], va = vec(s, a), ia = inv(s, a);
-        for (let j = i + 1; j < nAll; j++) {
-          const b = i32[iw + j];
-          f32[ow + i * nAll + j] = dist(s, va, vec(s, b), ia, inv(s, b));
-        }
-      }
-    },
-    joinPairsBelow: (s, ids, nNew, nAll, thr, out) => {
-      const i32 = arena.i32, f32 = arena.f32, iw = ids >>> 2, ow = out >>> 2, tw = thr >>> 2;
-      let found = 0;
-      for (let i = 0; i < nNew; i++) {
-        const a = i32[iw + i], va = vec(s, a), ia = inv(s, a);
-        for (let j = i + 1; j < nAll; j++) {
-          const b = i32[iw + j];
-          if (a === b) continue;
-          const d = dist(s, va, vec(s, b), ia, inv(s, b));
-          if (d < f32[tw + a] || d < f32[tw + b]) {
-            i32[ow + 3 * found] = i;
-            i32[ow + 3 * found + 1] = j;
-            f32[ow + 3 * found + 2] = d;
-            found++;
-          }
-        }
-      }
-      return found;
-    },
-    distancesFrom: (s, a, ids, count, out) => {
-      const i32 = arena.i32, f32 = arena.f32, iw = ids >>> 2, ow = out >>> 2;
-      const va = vec(s, a), ia = inv(s, a);
-      for (let j = 0; j < count; j++) {
-        const b = i32[iw + j];
-        f32[ow + j] = dist(s, va, vec(s, b), ia, inv(s, b));
-      }
-    },
     search: (kind, quantized, block) => {
       if (quantized) throw new Error('internal: quantized walks need the WebAssembly kernels');
       return jsWalk(arena, kind, block, dist);

@@ -1,6 +1,6 @@
 import { DistanceKind } from '../kernels/kernels.ts';
 import type { Metric } from '../metrics/metric.ts';
-import type { Records } from '../records.ts';
+import type { Arena, Records } from '../records.ts';
 import type { SearchResult } from '../search/search.ts';
 import type { Graph } from './build.ts';
 import { graphKernels, W, type GraphKernels, type GraphSpace } from './kernels.ts';
@@ -104,38 +104,71 @@ function makeCodes(metric: Metric, store: Records, nItems: number, inv: number, 
 
 /** How a graph search runs: see GraphSearcher.search. */
 export interface GraphSearchParams {
-  /** Beam width: results kept while walking (at least n). */
+  /** Beam width: results kept while walking (at least n; at most EF_MAX). */
   ef: number;
   /** Stop after this many distances (Infinity: when the beam converges). */
   budget: number;
   /** Trees descended for entry points, and items of each leaf reached that seed the walk. */
   entryTrees: number;
   seedsPerLeaf: number;
-  /** Walk on the int8 codes (when the graph has them), re-ranking with the float vectors. */
+  /** Walk on the int8 codes (when the graph has them), re-ranking with the float vectors (default true). */
   quantized?: boolean;
-  /** Touch every cache line of a node's unseen neighbours before computing their distances. */
+  /** Touch every cache line of a node's unseen neighbours before computing their distances (default true). */
   touch?: boolean;
-  /** Bitset over item ids (1 bit per id, 1 = allowed), as a byte offset into the index's memory; 0 = all. */
-  allowed?: number;
+  /** Only these items may be returned (1 bit per id, bit id & 31 of word id >>> 5); others are still walked through. */
+  allowed?: Uint32Array | null;
 }
 
+/** The widest beam a search keeps (larger searchK values are clamped to it). */
+export const EF_MAX = 4096;
+/** Candidates a walk keeps waiting, per unit of beam width (a full heap only stops growing). */
+const CANDIDATES_PER_EF = 16;
 const TRAIL = 8192;
+
+/**
+ * One searching thread's scratch space in the index's memory, reserved up front (threads
+ * attached to another thread's memory cannot allocate there): the description block, visited
+ * bitset and trail, one node's neighbours, both heaps, the query's int16 weights and an allowed set.
+ */
+export interface GraphWorkspace {
+  block: number;
+  visited: number;
+  trail: number;
+  batch: number;
+  candidates: number;
+  results: number;
+  weights: number;
+  allowed: number;
+}
+
+/** Reserves a workspace for searching `graph` (over nItems items) in `arena`. */
+export function allocateGraphWorkspace(arena: Arena, nItems: number, graph: PlacedGraph): GraphWorkspace {
+  const bits = 4 * Math.ceil(nItems / 32);
+  const ws: GraphWorkspace = {
+    block: arena.alloc(4 * W.WORDS),
+    visited: arena.alloc(bits),
+    trail: arena.alloc(4 * TRAIL),
+    batch: arena.alloc(4 * Math.max(1, graph.maxDegree)),
+    candidates: arena.alloc(8 * CANDIDATES_PER_EF * EF_MAX),
+    results: arena.alloc(8 * EF_MAX),
+    weights: arena.alloc(2 * Math.max(16, graph.codes?.nPad ?? 0)),
+    allowed: arena.alloc(bits),
+  };
+  arena.u8.fill(0, ws.visited, ws.visited + bits);
+  return ws;
+}
 
 /**
  * Searches one index through its neighbour graph: entry points from a descent of the trees, then
  * a best-first beam search over the graph; the n best are re-ranked by the metric's exact
- * distance, so results are what Annoy would report for those items. Buffers live in the index's
- * memory and are reused, so a query allocates only its result arrays.
+ * distance, so results are what Annoy would report for those items. The workspace is reused, so a
+ * query allocates only its result arrays.
  */
 export class GraphSearcher {
   readonly kernels: GraphKernels;
   readonly space: GraphSpace;
-  /** Byte offset of the search's description block (see W). */
-  private readonly block: number;
-  private resultCap: number;
-  private candCap: number;
   private readonly rootCount: number;
-  private readonly weights: number;
+  private readonly bw: number;
 
   constructor(
     private readonly store: Records,
@@ -144,73 +177,64 @@ export class GraphSearcher {
     private readonly nItems: number,
     private readonly graph: PlacedGraph,
     readonly query: Records,
+    private readonly ws: GraphWorkspace,
+    /** Byte offset of the roots as int32s (written here unless the caller shares them). */
+    rootsAt: number,
   ) {
     const arena = store.arena;
     this.kernels = graphKernels(arena);
     const space = (this.space = graphSpace(metric, store, graph.inv));
-    const rootsPtr = arena.alloc(4 * Math.max(1, roots.length));
-    arena.i32.set(roots, rootsPtr >>> 2);
-    const visitedBytes = Math.ceil(nItems / 32) * 4;
-    const visited = arena.alloc(visitedBytes);
-    arena.u8.fill(0, visited, visited + visitedBytes);
+    arena.i32.set(roots, rootsAt >>> 2);
     this.rootCount = roots.length;
-    this.resultCap = 256;
-    this.candCap = 1024;
-    this.weights = graph.codes ? arena.alloc(2 * graph.codes.nPad) : 0;
-    this.block = arena.alloc(4 * W.WORDS);
+    this.bw = ws.block >>> 2;
     const fields: [number, number][] = [
       [W.QUERY, query.ptr(0)], [W.F, space.f], [W.N, space.n], [W.BASE, space.base], [W.STRIDE, space.stride], [W.OFF, space.off],
-      [W.AUX, space.inv], [W.ITEMS, nItems], [W.K, metric.leafCapacity], [W.ROOTS, rootsPtr], [W.NROOTS, roots.length],
-      [W.OFFSETS, graph.offsets], [W.NBRS, graph.neighbours], [W.VISITED, visited], [W.TRAIL, arena.alloc(4 * TRAIL)], [W.TRAILCAP, TRAIL],
-      [W.BATCH, arena.alloc(4 * Math.max(1, graph.maxDegree))], [W.CAND, arena.alloc(8 * this.candCap)], [W.CANDCAP, this.candCap],
-      [W.RES, arena.alloc(8 * this.resultCap)], [W.CODES, graph.codes?.codes ?? 0], [W.NPAD, graph.codes?.nPad ?? 0],
-      [W.WEIGHTS, this.weights], [W.QAUX2, graph.codes?.norms2 ?? 0],
+      [W.AUX, space.inv], [W.ITEMS, nItems], [W.K, metric.leafCapacity], [W.ROOTS, rootsAt], [W.NROOTS, roots.length],
+      [W.OFFSETS, graph.offsets], [W.NBRS, graph.neighbours], [W.VISITED, ws.visited], [W.TRAIL, ws.trail], [W.TRAILCAP, TRAIL],
+      [W.BATCH, ws.batch], [W.CAND, ws.candidates], [W.CANDCAP, CANDIDATES_PER_EF * EF_MAX], [W.RES, ws.results],
+      [W.CODES, graph.codes?.codes ?? 0], [W.NPAD, graph.codes?.nPad ?? 0], [W.WEIGHTS, ws.weights], [W.QAUX2, graph.codes?.norms2 ?? 0],
     ];
-    for (const [i, v] of fields) arena.i32[(this.block >>> 2) + i] = v;
+    for (const [i, v] of fields) arena.i32[this.bw + i] = v;
   }
 
   /** Distances the last search computed (for measurements). */
   get evaluated(): number {
-    return this.store.arena.i32[(this.block >>> 2) + W.EVALUATED];
+    return this.store.arena.i32[this.bw + W.EVALUATED];
   }
 
   /** Searches with the vector already prepared in the query record. */
   search(n: number, p: GraphSearchParams, withDistances: boolean): SearchResult {
-    const { store, metric } = this;
+    const { store, metric, bw } = this;
     const arena = store.arena;
-    const bw = this.block >>> 2;
-    const ef = Math.max(n, p.ef, 1);
-    if (ef > this.resultCap) {
-      this.resultCap = Math.max(ef, 2 * this.resultCap);
-      const res = arena.alloc(8 * this.resultCap);
-      arena.i32[bw + W.RES] = res;
-    }
-    const quantized = !!p.quantized && this.graph.codes !== null;
+    arena.refresh();
+    const ef = Math.min(EF_MAX, Math.max(n, p.ef, 1));
+    const quantized = p.quantized !== false && this.graph.codes !== null;
     if (quantized) this.prepareWeights();
     const i32 = arena.i32;
     i32[bw + W.EF] = ef;
     i32[bw + W.BUDGET] = p.budget === Infinity ? 0x7fffffff : Math.max(1, Math.floor(p.budget));
     i32[bw + W.NROOTS] = Math.min(p.entryTrees, this.rootCount);
     i32[bw + W.SEEDS] = p.seedsPerLeaf;
-    i32[bw + W.ALLOWED] = p.allowed ?? 0;
     i32[bw + W.TOUCH] = p.touch === false ? 0 : 1;
-    let found = this.kernels.search(this.space.kind, quantized, this.block);
-    while (found < 0) {
-      // The candidate heap was too small: give it more room and walk again.
-      this.candCap = Math.min(Math.max(2 * this.candCap, 1024), this.nItems + 64);
-      const cand = arena.alloc(8 * this.candCap);
-      arena.i32[bw + W.CAND] = cand;
-      arena.i32[bw + W.CANDCAP] = this.candCap;
-      found = this.kernels.search(this.space.kind, quantized, this.block);
+    if (p.allowed) {
+      arena.u32.set(p.allowed.subarray(0, Math.ceil(this.nItems / 32)), this.ws.allowed >>> 2);
+      i32[bw + W.ALLOWED] = this.ws.allowed;
+    } else {
+      i32[bw + W.ALLOWED] = 0;
     }
+    const found = this.kernels.search(this.space.kind, quantized, this.ws.block);
     arena.refresh();
     // The walk left its results nearest first; Annoy's exact distances decide the final order.
-    const rw = arena.i32[bw + W.RES] >>> 2;
+    const rw = this.ws.results >>> 2;
     const count = Math.min(n, found);
-    const ids = new Array<number>(count);
-    for (let j = 0; j < count; j++) ids[j] = arena.i32[rw + 2 * j + 1];
+    const ids: number[] = new Array<number>(count);
+    const exact = new Float64Array(count);
     const query = this.query;
-    const exact = ids.map((id) => metric.exactDistance(query, 0, store, id));
+    for (let j = 0; j < count; j++) {
+      const id = arena.i32[rw + 2 * j + 1];
+      ids[j] = id;
+      exact[j] = metric.exactDistance(query, 0, store, id);
+    }
     const rank = ids.map((_, r) => r).sort((a, b) => exact[a] - exact[b] || ids[a] - ids[b]);
     return {
       ids: rank.map((r) => ids[r]),
@@ -241,9 +265,9 @@ export class GraphSearcher {
     // Keep Σ w16·code inside int32: |w16| ≤ 2^31 / (127 · nPad).
     const limit = Math.min(32767, Math.floor(2 ** 31 / (127 * codes.nPad)) - 1);
     const wstep = wmax > 0 ? wmax / limit : 1;
-    const w16 = new Int16Array(arena.buffer, this.weights, codes.nPad);
+    const w16 = new Int16Array(arena.buffer, this.ws.weights, codes.nPad);
     for (let i = 0; i < n; i++) w16[i] = Math.round((f32[q + i] * norm * f32[sw + i]) / wstep);
-    const bw = this.block >>> 2;
+    const bw = this.bw;
     f32[bw + W.A] = a;
     f32[bw + W.WSTEP] = wstep;
     f32[bw + W.QAUX] = qq;

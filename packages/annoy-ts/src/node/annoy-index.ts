@@ -16,6 +16,8 @@ import { attachIndexAs, shareIndex, type SharedIndex } from '../threads/share.ts
 import { checkBoolean, checkVector } from '../validate.ts';
 import { checksumOf, crc32 } from './checksum.ts';
 import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
+import { readGraphFile, saveWithGraph } from './graph-file.ts';
+import type { GraphSource } from '../annoy-index.ts';
 import { workerThreadBuild } from './parallel-build.ts';
 import { QueryPool } from './pool.ts';
 import { packageVersion } from './version.ts';
@@ -29,6 +31,11 @@ export interface SaveOptions {
   metadata?: Record<string, unknown>;
   /** File name (in the index's folder) of a labels file to name in the sidecar. */
   labels?: string;
+  /**
+   * Write the index's neighbour graph to `path + '.graph'` (default true, when it has one). An old
+   * `.graph` there is removed either way, so none is left describing another index file.
+   */
+  graph?: boolean;
 }
 
 export interface OpenOptions {
@@ -38,6 +45,11 @@ export interface OpenOptions {
   metric?: MetricName;
   /** Compare the file's CRC-32 with the sidecar's (default true; ≈ 0.2 ms per MB). */
   verifyChecksum?: boolean;
+  /**
+   * Attach the neighbour graph in `path + '.graph'` when there is one (default true). A graph file
+   * that does not belong to exactly these index bytes, or is damaged, is an AnnoyFormatError.
+   */
+  graph?: boolean;
 }
 
 /**
@@ -62,12 +74,13 @@ export class AnnoyIndex extends PortableAnnoyIndex {
   static open(path: string, options: OpenOptions = {}): AnnoyIndex {
     checkPath(path);
     if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object, got ${describe(options)}`);
-    const { f, metric, verifyChecksum = true } = options;
+    const { f, metric, verifyChecksum = true, graph = true } = options;
     if (f !== undefined && (typeof f !== 'number' || !Number.isInteger(f) || f < 1)) {
       throw new AnnoyArgumentError(`f (the vector dimension) must be a positive integer, got ${describe(f)}`);
     }
     if (metric !== undefined && !isMetricName(metric)) createMetric(1, metric); // throws the usual unknown-metric error
     checkBoolean(verifyChecksum, 'verifyChecksum');
+    checkBoolean(graph, 'graph');
     const where = sidecarPath(path);
     const text = readTextIfExists(where);
     if (text === null) {
@@ -78,7 +91,7 @@ export class AnnoyIndex extends PortableAnnoyIndex {
         );
       }
       const index = new AnnoyIndex(f, metric);
-      index.load(path);
+      index.adoptBytes((allocate) => index.#checkSidecarOnLoad(path, readFileInto(path, allocate)), null, graph ? graphSource(path) : null);
       return index;
     }
     const sidecar = parseSidecar(text, where);
@@ -87,7 +100,7 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     index.adoptBytes((allocate) => {
       const bytes = readFileInto(path, allocate);
       checkAgainstSidecar(bytes, sidecar, { verifyChecksum, crc32, file: path, sidecarFile: where });
-    }, sidecar.seed === null ? null : BigInt(sidecar.seed));
+    }, sidecar.seed === null ? null : BigInt(sidecar.seed), graph ? graphSource(path) : null);
     index.#sidecar = sidecar;
     return index;
   }
@@ -185,11 +198,13 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     if (opts === null || typeof opts !== 'object') throw new AnnoyArgumentError(`save options must be an object or a boolean, got ${describe(options)}`);
     checkBoolean(opts.prefault ?? false, 'prefault');
     checkBoolean(opts.sidecar ?? true, 'sidecar');
+    checkBoolean(opts.graph ?? true, 'graph');
     checkSidecarExtras(opts.metadata, opts.labels);
     const bytes = this.toBuffer();
     checkPath(path);
     const sidecar = opts.sidecar === false ? null : this.#describe(bytes, opts);
-    writeIndexAndSidecar(path, bytes, sidecarPath(path), sidecar && serializeSidecar(sidecar));
+    const graph = opts.graph !== false && this.hasGraph() ? this.toGraphBuffer(crc32) : null;
+    saveWithGraph(path, graph, () => writeIndexAndSidecar(path, bytes, sidecarPath(path), sidecar && serializeSidecar(sidecar)));
     this.reopen();
     this.#sidecar = sidecar;
     this.#dropPool();
@@ -204,7 +219,7 @@ export class AnnoyIndex extends PortableAnnoyIndex {
   override load(path: string, prefault = false): void {
     checkBoolean(prefault, 'prefault');
     checkPath(path);
-    this.adoptBytes((allocate) => this.#checkSidecarOnLoad(path, readFileInto(path, allocate)));
+    this.adoptBytes((allocate) => this.#checkSidecarOnLoad(path, readFileInto(path, allocate)), null, graphSource(path));
     this.#sidecar = null;
     this.#dropPool();
   }
@@ -254,6 +269,12 @@ export class AnnoyIndex extends PortableAnnoyIndex {
     }
     checkRequested(sidecar, where, this.f, this.metric);
   }
+}
+
+/** The graph file beside `path`, if any, to attach while loading (checked against the index bytes, with the native CRC-32). */
+function graphSource(path: string): GraphSource | null {
+  const file = readGraphFile(path);
+  return file && { bytes: file.bytes, name: file.path, crc32 };
 }
 
 function checkPath(path: unknown): asserts path is string {

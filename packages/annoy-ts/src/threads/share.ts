@@ -3,7 +3,7 @@
 // nothing is copied per thread. The query pool, the parallel build's workers and the server's
 // loading thread all share this way. No Node built-ins: browsers with cross-origin isolation
 // (SharedArrayBuffer) can share an index with Web Workers too.
-import { AnnoyIndex } from '../annoy-index.ts';
+import { AnnoyIndex, type AttachedGraph } from '../annoy-index.ts';
 import { AnnoyArgumentError, AnnoyStateError } from '../errors.ts';
 import type { Batch, SearchMemory, WalkWorkspace } from '../index-memory.ts';
 import type { WasmMemory } from '../kernels/kernels.ts';
@@ -40,6 +40,8 @@ export interface SharedIndex {
   readonly batch: Batch;
   /** @internal */
   readonly walk: WalkWorkspace;
+  /** @internal The index's neighbour graph in the memory, with the attaching thread's workspace for it (null: none). */
+  readonly graph: AttachedGraph | null;
 }
 
 /**
@@ -59,7 +61,7 @@ export interface SharedIndex {
  */
 export function shareIndex(index: AnnoyIndex): SharedIndex {
   if (!(index instanceof AnnoyIndex)) throw new AnnoyArgumentError(`shareIndex needs an AnnoyIndex, got ${describe(index)}`);
-  const { metric, memory, roots, nItems } = index.searchState();
+  const { metric, memory, roots, nItems, graph } = index.searchState();
   const { arena, store } = memory;
   if (!arena.shared || !arena.memory) {
     throw new AnnoyStateError('this index\'s memory cannot be shared with other threads (no SharedArrayBuffer or WebAssembly SIMD here)');
@@ -70,6 +72,7 @@ export function shareIndex(index: AnnoyIndex): SharedIndex {
     query: arena.alloc(metric.recordBytes),
     batch: { capacity: BATCH, idsPtr: arena.alloc(4 * BATCH), outPtr: arena.alloc(4 * BATCH) },
     walk: allocateWalkWorkspace(store, roots, nItems, maxQueue(roots, store)),
+    graph: graph && { placed: graph.placed, ...graph.reserve(roots.length) },
   };
 }
 
@@ -92,7 +95,7 @@ export function attachIndexAs<T extends AnnoyIndex>(Index: new (f: number, metri
     throw new AnnoyArgumentError(`the shared index's ${store.count} records of ${rb} bytes do not fit its memory: this is not a SharedIndex of this f and metric`);
   }
   const memory: SearchMemory = { arena, store, query: new Records(arena, rb, 1, false, shared.query), batch: shared.batch, walk: shared.walk };
-  index.attach(memory, shared.roots, shared.nItems);
+  index.attach(memory, shared.roots, shared.nItems, shared.graph ?? null);
   return index;
 }
 
@@ -127,5 +130,14 @@ function checkShared(shared: SharedIndex): void {
   if (!Array.isArray(shared.roots) || shared.roots.length === 0) bad(`roots must be a non-empty array, got ${describe(shared.roots)}`);
   for (const root of shared.roots) {
     if (!Number.isInteger(root) || root < 0 || root >= shared.store.count) bad(`root ${describe(root)} is not a record of the store`);
+  }
+  if (shared.graph != null) {
+    const g = shared.graph;
+    if (typeof g !== 'object' || g.placed === null || typeof g.placed !== 'object' || g.workspace === null || typeof g.workspace !== 'object') bad(`graph is ${describe(g)}`);
+    if (g.placed.nItems !== shared.nItems) bad(`the graph covers ${describe(g.placed.nItems)} items, the index ${shared.nItems}`);
+    offset(g.placed.offsets, 'the graph');
+    offset(g.placed.neighbours, 'the graph');
+    offset(g.rootsAt, 'the graph\'s roots');
+    for (const [name, at] of Object.entries(g.workspace)) offset(at, `the graph workspace's ${name}`);
   }
 }

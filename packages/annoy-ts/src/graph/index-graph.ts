@@ -1,0 +1,183 @@
+// What an index keeps of its neighbour graph, and everything the index does with it: build it,
+// read and write its companion file, and answer queries through it. The core (annoy-index.ts)
+// holds one IndexGraph (or none) and asks it; nothing here knows about files.
+import { AnnoyArgumentError } from '../errors.ts';
+import { crc32Portable, type Crc32 } from '../formats/checksum.ts';
+import { describe } from '../metrics/index.ts';
+import type { Metric } from '../metrics/metric.ts';
+import type { Arena, Records } from '../records.ts';
+import type { Refinement, SearchResult } from '../search/search.ts';
+import { buildGraph, type Graph, type GraphBuildParams } from './build.ts';
+import { parseGraph, serializeGraph } from './format.ts';
+import { allocateGraphWorkspace, EF_MAX, GraphSearcher, placeGraph, type GraphWorkspace, type PlacedGraph } from './search.ts';
+
+/** Options of build(…, { graph }) and buildGraph(): how the neighbour graph is built. */
+export interface GraphOptions {
+  /** Most neighbours an item keeps (default 32). More: better recall at high searchK, a larger .graph. */
+  degree?: number;
+  /** Neighbours per item NN-descent refines before pruning (default 32). */
+  neighbours?: number;
+  /** NN-descent's sample per item and round (default 24). */
+  candidates?: number;
+  /** Most NN-descent rounds (default 14). */
+  rounds?: number;
+  /** Pruning: 1 is the relative-neighbourhood rule; larger keeps more long edges (default 1.15). */
+  alpha?: number;
+  /** Items the pruning leaves with fewer neighbours get the nearest pruned ones back, up to this many (default 16). */
+  minDegree?: number;
+  /** Seed of the build's random choices (default 1): the same seed and items give the same graph. */
+  seed?: number;
+  /**
+   * Walk on int8 codes of the vectors, re-ranking with the float vectors (default true for
+   * angular, euclidean and dot): faster, and the answers' distances are still exact. Costs
+   * f bytes per item of memory (computed when the graph is attached, never stored).
+   */
+  quantize?: boolean;
+}
+
+/** The defaults, chosen by measurement on GloVe-100 and Fashion-MNIST (README "Graph search"). */
+export const GRAPH_DEFAULTS: Required<GraphOptions> = {
+  degree: 32, neighbours: 32, candidates: 24, rounds: 14, alpha: 1.15, minDegree: 16, seed: 1, quantize: true,
+};
+const LEAF_SIZE = 48;
+const DELTA = 0.001;
+
+/** Checks buildGraph()'s options (undefined: the defaults). */
+export function checkGraphOptions(options: unknown): Required<GraphOptions> {
+  if (options === undefined || options === true) return { ...GRAPH_DEFAULTS };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new AnnoyArgumentError(`graph options must be an object (or true), got ${describe(options)}`);
+  }
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(GRAPH_DEFAULTS, key)) {
+      throw new AnnoyArgumentError(`unknown graph option ${describe(key)}; expected ${Object.keys(GRAPH_DEFAULTS).join(', ')}`);
+    }
+  }
+  const out = { ...GRAPH_DEFAULTS };
+  const int = (key: 'degree' | 'neighbours' | 'candidates' | 'rounds' | 'minDegree', lo: number, hi: number) => {
+    const v = given[key];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      throw new AnnoyArgumentError(`graph option ${key} must be an integer from ${lo} to ${hi}, got ${describe(v)}`);
+    }
+    out[key] = v;
+  };
+  int('degree', 1, 1024);
+  int('neighbours', 1, 1024);
+  int('candidates', 1, 1024);
+  int('rounds', 0, 1000);
+  int('minDegree', 0, 1024);
+  if (given.alpha !== undefined) {
+    const a = given.alpha;
+    if (typeof a !== 'number' || !(a >= 1) || a > 10) throw new AnnoyArgumentError(`graph option alpha must be a number from 1 to 10, got ${describe(a)}`);
+    out.alpha = a;
+  }
+  if (given.seed !== undefined) {
+    const s = given.seed;
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > 0xffffffff) {
+      throw new AnnoyArgumentError(`graph option seed must be an integer from 0 to 2^32 − 1, got ${describe(s)}`);
+    }
+    out.seed = s;
+  }
+  if (given.quantize !== undefined) {
+    if (typeof given.quantize !== 'boolean') throw new AnnoyArgumentError(`graph option quantize must be a boolean, got ${describe(given.quantize)}`);
+    out.quantize = given.quantize;
+  }
+  return out;
+}
+
+/** How a query's searchK becomes the graph walk's beam: see README "Graph search". */
+export const SEARCH_K_PER_EF = 16;
+/** The beam of searchK = -1. */
+export function defaultEf(n: number): number {
+  return Math.max(100, 2 * n);
+}
+
+/** Trees a query descends for entry points, and leaf items each one seeds the walk with. */
+const ENTRY_TREES = 1;
+const SEEDS_PER_LEAF = 16;
+
+/**
+ * An index's graph, placed in the index's memory where the walk reads it (nothing else is kept:
+ * the .graph file's bytes are made from that copy when asked for).
+ */
+export class IndexGraph {
+  private constructor(readonly placed: PlacedGraph, private readonly arena: Arena) {}
+
+  /** Builds the graph of the items of `store` (the trees at `roots` give the first candidates) and places it. */
+  static build(metric: Metric, store: Records, roots: readonly number[], nItems: number, options: Required<GraphOptions>): IndexGraph {
+    const params: GraphBuildParams = {
+      degree: options.degree, neighbours: options.neighbours, candidates: options.candidates, rounds: options.rounds, delta: DELTA,
+      alpha: options.alpha, minDegree: options.minDegree, leafSize: LEAF_SIZE, seed: options.seed,
+    };
+    const graph = buildGraph(metric, store, roots, nItems, params);
+    return new IndexGraph(placeGraph(metric, store, graph, options.quantize), store.arena);
+  }
+
+  /**
+   * The graph in `bytes` (a .graph file's contents), checked against the index whose .ann bytes
+   * are `annBytes` (an AnnoyFormatError naming `name` and the problem when it does not belong to
+   * them or is damaged), placed in the index's memory.
+   */
+  static fromBytes(
+    bytes: Uint8Array, metric: Metric, store: Records, nItems: number, annBytes: Uint8Array, name: string, crc32: Crc32 = crc32Portable,
+    quantize = true,
+  ): IndexGraph {
+    const i32 = store.arena.i32;
+    const graph = parseGraph(bytes, {
+      metric: metric.name, f: metric.f, nItems, annBytes, present: (id) => i32[store.word(id)] === 1,
+    }, name, crc32);
+    return new IndexGraph(placeGraph(metric, store, graph, quantize), store.arena);
+  }
+
+  /** A graph already placed in a memory shared by another thread's index. */
+  static attached(placed: PlacedGraph, arena: Arena): IndexGraph {
+    return new IndexGraph(placed, arena);
+  }
+
+  /** The .graph file's bytes for the index whose .ann bytes are `annBytes`. */
+  toBytes(metric: Metric, annBytes: Uint8Array, crc32: Crc32 = crc32Portable): Uint8Array {
+    const { nItems, offsets, neighbours, edges } = this.placed;
+    this.arena.refresh();
+    const buffer = this.arena.buffer;
+    const graph: Graph = {
+      nItems, offsets: new Uint32Array(buffer, offsets, nItems + 1), neighbours: new Int32Array(buffer, neighbours, edges),
+    };
+    return serializeGraph(graph, { metric: metric.name, f: metric.f, nItems, annBytes }, crc32);
+  }
+
+  /** Reserves a searching thread's workspace (and room for its roots) in the index's memory. */
+  reserve(nRoots: number): { workspace: GraphWorkspace; rootsAt: number } {
+    return { workspace: allocateGraphWorkspace(this.arena, this.placed.nItems, this.placed), rootsAt: this.arena.alloc(4 * Math.max(1, nRoots)) };
+  }
+
+  /** A searcher of this graph for one thread (its workspace from reserve()). */
+  searcher(
+    store: Records, metric: Metric, roots: readonly number[], nItems: number, query: Records, space: { workspace: GraphWorkspace; rootsAt: number },
+  ): GraphSearcher {
+    return new GraphSearcher(store, metric, roots, nItems, this.placed, query, space.workspace, space.rootsAt);
+  }
+}
+
+/**
+ * A query through the graph, or null when the forest should answer it: radius queries
+ * (maxDistance), predicate filters (they are asked per candidate, which the WebAssembly walk
+ * cannot do), and filters so selective that walking the graph would visit most of it for few
+ * results (the forest's filtered search scans those exactly).
+ */
+export function graphQuery(searcher: GraphSearcher, n: number, searchK: number, withDistances: boolean, refinement: Refinement | null): SearchResult | null {
+  let allowed: Uint32Array | null = null;
+  const ef = searchK === -1 ? defaultEf(n) : Math.min(EF_MAX, Math.max(n, Math.ceil(searchK / SEARCH_K_PER_EF)));
+  if (refinement) {
+    if (refinement.bound) return null;
+    const r = refinement.restriction;
+    if (r) {
+      if (r.kind !== 'ids') return null;
+      if (r.allowed.count < Math.max(4 * ef, r.allowed.size / 50)) return null;
+      allowed = r.allowed.bits;
+    }
+  }
+  if (n === 0) return { ids: [], distances: [] };
+  return searcher.search(n, { ef, budget: Infinity, entryTrees: ENTRY_TREES, seedsPerLeaf: SEEDS_PER_LEAF, allowed }, withDistances);
+}
