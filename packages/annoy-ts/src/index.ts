@@ -3,6 +3,9 @@
 export {
   AnnoyIndex, type BuildOptions, type BuildProgress, type MetricName, type QueryOptions, type SearchResult, type WithDistances, type WithoutDistances,
 } from './annoy-index.ts';
+export type { FromBufferOptions } from './annoy-index.ts';
+export type { GraphOptions } from './graph/index-graph.ts';
+export { GRAPH_FORMAT_VERSION, graphPath, readGraphHeader, type GraphHeader } from './graph/format.ts';
 export { AllowedIds, type Filter, type IdArray, type IdPredicate } from './search/filter.ts';
 export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError, errorClassNamed, type AnnoyErrorClass } from './errors.ts';
 export {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { AnnoyArgumentError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from '../errors.ts';
 import { createMetric, describe } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
+import { checkGraphOptions, type GraphOptions } from '../graph/index-graph.ts';
+import { graphPath } from '../graph/format.ts';
 import { AnnoyIndex } from '../node/annoy-index.ts';
 import { checksumOf, crc32 } from '../node/checksum.ts';
 import { readFileBytes, readTextIfExists, writeFileAtomic } from '../node/files.ts';
@@ -57,6 +59,12 @@ export interface ShardedBuildOptions {
   resume?: boolean;
   /** Called after each shard is written (or reused). */
   onShard?: (built: ShardBuilt) => void;
+  /**
+   * Also build each shard's neighbour graph (true, or its options as AnnoyIndex.buildGraph takes
+   * them): it is written beside the shard (`<shard>.ann.graph`), listed in the manifest with its
+   * length and checksum, and attached when the set is opened.
+   */
+  graph?: boolean | GraphOptions;
 }
 
 export interface ShardBuilt {
@@ -150,7 +158,11 @@ export class ShardedIndexBuilder {
     const committed = previousSet?.build ?? null;
     this.#previousLabels = previousSet?.labels ?? null;
     checkFolderFree(dir);
-    const settings = JSON.stringify({ f, metric, nTrees: this.#options.nTrees, seed: this.#options.seed?.toString() ?? null, shardItems: this.#shardItems });
+    const graph = this.#options.graph;
+    const settings = JSON.stringify({
+      f, metric, nTrees: this.#options.nTrees, seed: this.#options.seed?.toString() ?? null, shardItems: this.#shardItems,
+      ...(graph ? { graph } : {}),
+    });
     const previous = this.#options.resume ? findJournal(dir, settings) : null;
     this.build = previous?.build ?? newBuildId(committed);
     this.#resumable = new Map(previous?.shards.map((s, k) => [k, s]) ?? []);
@@ -283,6 +295,7 @@ export class ShardedIndexBuilder {
       }
       if (this.#options.seed !== undefined) index.setSeed(BigInt.asUintN(64, BigInt(this.#options.seed) + BigInt(k)));
       index.build(this.#options.nTrees, this.#options.nJobs);
+      if (this.#options.graph) index.buildGraph(this.#options.graph === true ? undefined : this.#options.graph);
       let idsFile: ShardEntry['ids'] = { first: ids[0] };
       if (!contiguous) {
         const bytes = littleEndianBytes(ids);
@@ -295,6 +308,11 @@ export class ShardedIndexBuilder {
         file: names.ann, byteLength: sidecar.byteLength, checksum: sidecar.checksum, nItems: n, nTrees: sidecar.nTrees,
         firstId: ids[0], lastId: ids[n - 1], ids: idsFile,
       };
+      if (this.#options.graph) {
+        const file = graphPath(names.ann);
+        const bytes = readFileBytes(join(this.dir, file));
+        entry.graph = { file, byteLength: bytes.length, checksum: checksumOf(bytes) };
+      }
     }
     this.#journal.shards.push({ ...entry, input });
     writeFileAtomic(join(this.dir, journalName(this.build)), new TextEncoder().encode(JSON.stringify(this.#journal) + '\n'));
@@ -305,7 +323,7 @@ export class ShardedIndexBuilder {
 
   /** Whether the files an interrupted build wrote for this shard are all there with the right bytes. */
   #intact(entry: ShardEntry): boolean {
-    const files = [entry, ...('file' in entry.ids ? [entry.ids] : [])];
+    const files = [entry, ...('file' in entry.ids ? [entry.ids] : []), ...(entry.graph ? [entry.graph] : [])];
     try {
       return files.every((file) => {
         const path = join(this.dir, file.file);
@@ -321,7 +339,7 @@ type CheckedOptions = ShardedBuildOptions & { nJobs: number; resume: boolean };
 
 function checkOptions(options: ShardedBuildOptions): CheckedOptions {
   if (options === null || typeof options !== 'object') throw new AnnoyArgumentError(`options must be an object with at least nTrees, got ${describe(options)}`);
-  const { nTrees, nJobs = -1, seed, maxShardBytes, maxShardItems, labels, metadata, resume = false, onShard } = options;
+  const { nTrees, nJobs = -1, seed, maxShardBytes, maxShardItems, labels, metadata, resume = false, onShard, graph } = options;
   if (nTrees !== -1 && (typeof nTrees !== 'number' || !Number.isInteger(nTrees) || nTrees < 1)) {
     throw new AnnoyArgumentError(`nTrees must be a positive integer or -1 (automatic), got ${describe(nTrees)}`);
   }
@@ -348,6 +366,7 @@ function checkOptions(options: ShardedBuildOptions): CheckedOptions {
   }
   if (typeof resume !== 'boolean') throw new AnnoyArgumentError(`resume must be true or false, got ${describe(resume)}`);
   if (onShard !== undefined && typeof onShard !== 'function') throw new AnnoyArgumentError(`onShard must be a function, got ${describe(onShard)}`);
+  if (graph !== undefined && graph !== false) checkGraphOptions(graph);
   return { ...options, nTrees, nJobs, resume };
 }
 

@@ -38,7 +38,8 @@ export function loadShard(dir: string, manifest: ShardManifest, k: number, verif
   let index: AnnoyIndex;
   try {
     // f and metric from the manifest: a shard whose sidecar says otherwise does not belong.
-    index = AnnoyIndex.open(path, { f: manifest.f, metric: manifest.metric, verifyChecksum: false });
+    // Its graph (checked to belong to these bytes) only when the manifest lists one.
+    index = AnnoyIndex.open(path, { f: manifest.f, metric: manifest.metric, verifyChecksum: false, graph: entry.graph !== undefined });
   } catch (e) {
     if (e instanceof AnnoyIOError || !(e instanceof AnnoyError)) throw e;
     return fail(e.message.replace(`${path} `, 'the file '));

@@ -46,7 +46,8 @@ export interface OpenedIndex {
   labels: Labels | null;
 }
 
-export function openIndex(path: string, values: Parsed['values']): OpenedIndex {
+/** `graph: false`: do not attach the neighbour graph beside the file (INDEX.graph) even when there is one. */
+export function openIndex(path: string, values: Parsed['values'], options: { graph?: boolean } = {}): OpenedIndex {
   const f = dimensionOption(str(values, 'f'));
   const metricText = str(values, 'metric');
   const metric = metricText === undefined ? undefined : metricOption(metricText);
@@ -57,7 +58,7 @@ export function openIndex(path: string, values: Parsed['values']): OpenedIndex {
         `pass --f and --metric, or run \`annoy-ts info ${path}\` to infer them`,
     );
   }
-  const index = AnnoyIndex.open(path, { f, metric, verifyChecksum: values['no-verify'] !== true });
+  const index = AnnoyIndex.open(path, { f, metric, verifyChecksum: values['no-verify'] !== true, graph: options.graph !== false });
   const name = index.sidecar?.labels;
   return { index, labels: name === undefined ? null : readLabels(path, name, index.getNItems()) };
 }

@@ -1,5 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { AnnoyFormatError, inferLayout, readFileBytes, recordLayout, sidecarPath, type LayoutInference } from 'annoy-ts';
+import { basename } from 'node:path';
+import {
+  AnnoyFormatError, graphPath, inferLayout, readFileBytes, readGraphHeader, recordLayout, sidecarPath, type AnnoyIndex, type LayoutInference,
+} from 'annoy-ts';
 import { str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { bytes, count, table } from '../format.ts';
@@ -15,8 +18,10 @@ export const spec: CommandSpec = {
   },
   help: `Usage: annoy-ts info INDEX [--json] [--f F --metric M] [--ignore-sidecar]
 
-Describes an index: f, metric, items, trees, size, record layout, and whether its sidecar
-(INDEX.json) matches it (size and CRC-32). For the folder of a sharded index: its manifest, and
+Describes an index: f, metric, items, trees, size, record layout, whether its sidecar
+(INDEX.json) matches it (size and CRC-32), and its neighbour graph (INDEX.graph, written by
+'annoy-ts build --graph'): edges, degree, size, and whether it belongs to these index bytes (a graph
+that does not is never used). For the folder of a sharded index: its manifest, and
 whether every shard matches it.
 
 Without a sidecar (a file written by Annoy itself, which records neither f nor the metric) and
@@ -54,8 +59,16 @@ export async function execute({ values, positionals: [path] }: Parsed): Promise<
 function describeIndex(path: string, values: Record<string, unknown>, json: boolean, hasSidecar: boolean): void {
   const started = performance.now();
   let opened;
+  let graphProblem: string | null = null;
   try {
-    opened = openIndex(path, values as never);
+    try {
+      opened = openIndex(path, values as never);
+    } catch (error) {
+      // A graph that does not belong is described below, not a reason to stop describing the index.
+      if (!(error instanceof AnnoyFormatError) || !error.message.startsWith(`${graphPath(path)}: `)) throw error;
+      graphProblem = error.message.slice(graphPath(path).length + 2);
+      opened = openIndex(path, values as never, { graph: false });
+    }
   } catch (error) {
     if (hasSidecar && error instanceof AnnoyFormatError) {
       throw new CliError(`${error.message} (\`annoy-ts info ${path} --ignore-sidecar\` infers f and metric from the records)`);
@@ -69,9 +82,10 @@ function describeIndex(path: string, values: Record<string, unknown>, json: bool
   const layout = recordLayout(index.f, index.metric);
   const nNodes = size / layout.recordBytes;
   const verified = values['no-verify'] !== true;
+  const graph = describeGraph(path, index, graphProblem);
   if (json) {
     process.stdout.write(JSON.stringify({
-      path, byteLength: size, f: index.f, metric: index.metric, nItems: index.getNItems(),
+      path, byteLength: size, f: index.f, metric: index.metric, nItems: index.getNItems(), graph,
       nTrees: sidecar?.nTrees ?? index.getNTrees(), roots: index.getNTrees(), nNodes,
       recordBytes: layout.recordBytes, leafCapacity: layout.leafCapacity, layout: layout.fields,
       sidecar: sidecar ? { path: sidecarPath(path), verified, ...sidecar } : null,
@@ -98,7 +112,45 @@ function describeIndex(path: string, values: Record<string, unknown>, json: bool
   } else {
     rows.push(['sidecar', `none: f and metric as given (--f ${index.f} --metric ${index.metric}); they cannot be checked against the file`]);
   }
+  if (graph) {
+    const shape = graph.edges === undefined ? '' : `${count(graph.edges)} edges, degree ≤ ${graph.maxDegree} (${graph.meanDegree!.toFixed(1)} on average), `;
+    rows.push(['graph', graph.belongs
+      ? `${graph.path}: ${shape}${bytes(graph.byteLength)}; belongs to these index bytes (length and CRC-32): queries walk it`
+      : `${graph.path}: ${shape}${bytes(graph.byteLength)}; NOT USED: ${graph.problem}`]);
+  } else {
+    rows.push(['graph', `none (annoy-ts build --graph writes ${basename(graphPath(path))})`]);
+  }
   process.stdout.write(`${path}\n${table(rows).split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+}
+
+interface GraphInfo {
+  path: string;
+  byteLength: number;
+  belongs: boolean;
+  /** What is wrong with a graph that does not belong (or is damaged). */
+  problem?: string;
+  version?: number;
+  edges?: number;
+  maxDegree?: number;
+  meanDegree?: number;
+}
+
+/** The graph file beside `path` (null when there is none): its header, and whether the index attached it. */
+function describeGraph(path: string, index: AnnoyIndex, problem: string | null): GraphInfo | null {
+  const file = graphPath(path);
+  if (!existsSync(file)) return null;
+  const info: GraphInfo = { path: file, byteLength: statSync(file).size, belongs: problem === null && index.hasGraph() };
+  if (!info.belongs) info.problem = problem ?? 'not attached';
+  try {
+    const header = readGraphHeader(readFileBytes(file), file);
+    Object.assign(info, {
+      version: header.version, edges: header.edges, maxDegree: header.maxDegree,
+      meanDegree: Math.round((100 * header.edges) / Math.max(1, header.nItems)) / 100,
+    });
+  } catch {
+    // Its header is unreadable: the problem above says why.
+  }
+  return info;
 }
 
 /** A sharded index's folder: its manifest, every shard checked against it (opened as query does). */
@@ -129,10 +181,12 @@ function describeSharded(path: string, values: Parsed['values'], json: boolean):
   if (labels) rows.push(['labels', `${labels.file} (${count(labels.labelled)} labels)`]);
   if (manifest.metadata) rows.push(['metadata', JSON.stringify(manifest.metadata)]);
   rows.push(['manifest', `every shard matches (size${verified ? ' and CRC-32' : '; checksums not checked'}; opened in ${ms.toFixed(1)} ms)`]);
+  const graphs = manifest.shards.some((s) => s.graph);
+  if (graphs) rows.push(['graph', `${manifest.shards.filter((s) => s.graph).length} of ${manifest.shards.length} shards have a neighbour graph (checked against the manifest, attached)`]);
   const shards = table([
-    ['shard', 'file', 'items', 'ids', 'size'],
-    ...manifest.shards.map((s, k) => [String(k), s.file, count(s.nItems), ids(s), bytes(s.byteLength)]),
-  ], [true, false, true, false, true]);
+    ['shard', 'file', 'items', 'ids', 'size', ...(graphs ? ['graph'] : [])],
+    ...manifest.shards.map((s, k) => [String(k), s.file, count(s.nItems), ids(s), bytes(s.byteLength), ...(graphs ? [s.graph ? bytes(s.graph.byteLength) : '-'] : [])]),
+  ], [true, false, true, false, true, true]);
   process.stdout.write(`${path}\n${table(rows).split('\n').map((l) => `  ${l}`).join('\n')}\n${shards.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
 }
 
