@@ -184,7 +184,15 @@ export class GraphSearcher {
     const arena = store.arena;
     this.kernels = graphKernels(arena);
     const space = (this.space = graphSpace(metric, store, graph.inv));
-    arena.i32.set(roots, rootsAt >>> 2);
+    // The trees in an order that depends on them only (a built index lists its roots, a loaded one
+    // Annoy's copies of them, last tree first): entry points, hence answers, are the same either way.
+    const cw = metric.childrenWord, i32 = arena.i32;
+    const key = (r: number): [number, number] => [i32[store.word(r) + cw], i32[store.word(r) + cw + 1]];
+    const ordered = [...roots].sort((a, b) => {
+      const [a0, a1] = key(a), [b0, b1] = key(b);
+      return a0 - b0 || a1 - b1 || a - b;
+    });
+    arena.i32.set(ordered, rootsAt >>> 2);
     this.rootCount = roots.length;
     this.bw = ws.block >>> 2;
     const fields: [number, number][] = [
