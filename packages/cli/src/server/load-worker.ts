@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { packLabels, parseLabels, type PackedLabels } from './labels.ts';
+import { graphSummary, type GraphSummary } from './graph.ts';
 import { AnnoyIndex, AnnoyIOError, shareIndex, type MetricName, type SharedIndex, type Sidecar } from 'annoy-ts';
 
 export interface LoadRequest {
@@ -16,7 +17,7 @@ export interface LoadRequest {
 }
 
 export type LoadReply =
-  | { ok: true; shared: SharedIndex; sidecar: Sidecar | null; labels: PackedLabels | null }
+  | { ok: true; shared: SharedIndex; sidecar: Sidecar | null; labels: PackedLabels | null; graph: GraphSummary | null }
   | { ok: false; unshareable: boolean; name: string; message: string };
 
 function readLabels(file: string, nItems: number): (string | null)[] {
@@ -52,7 +53,8 @@ function load(request: LoadRequest): LoadReply {
     const sidecar = index.sidecar;
     const labelsFile = sidecar?.labels === undefined ? null : join(dirname(realPath), sidecar.labels);
     const labels = labelsFile === null ? null : packLabels(labelsFile, readLabels(labelsFile, index.getNItems()));
-    return { ok: true, shared, sidecar, labels };
+    // AnnoyIndex.open attached the graph beside the file when it belongs (shareIndex carries it).
+    return { ok: true, shared, sidecar, labels, graph: graphSummary(realPath, index.hasGraph()) };
   } catch (e) {
     return failure(e);
   }

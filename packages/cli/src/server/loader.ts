@@ -7,9 +7,10 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
-  AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, MANIFEST_FILE, parseSidecar,
+  AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, graphPath, MANIFEST_FILE, parseSidecar,
   ShardedIndex, sidecarPath, type MetricName, type SearchResult, type Sidecar, type WithDistances,
 } from 'annoy-ts';
+import { graphSummary, type GraphSummary } from './graph.ts';
 import { Labels, packLabels, parseLabels } from './labels.ts';
 import type { LoadReply, LoadRequest } from './load-worker.ts';
 
@@ -38,7 +39,9 @@ export interface LoadedIndex {
   realPath: string;
   sidecar: Sidecar | null;
   labels: Labels | null;
-  /** Size and modification time of the index and its sidecar: a changed file shows here. */
+  /** The neighbour graph queries walk (INDEX.graph, checked to belong to the index bytes), or null. */
+  graph: GraphSummary | null;
+  /** Size and modification time of the index, its sidecar and its graph: a changed file shows here. */
   fingerprint: string;
   /** Milliseconds the load took, and how long of that the event loop was blocked at most. */
   millis: number;
@@ -91,7 +94,7 @@ export async function currentFingerprint(path: string): Promise<string> {
   } catch {
     return 'missing';
   }
-  return `${real}|${await fingerprintOf(await isFolder(real) ? [join(real, MANIFEST_FILE)] : [real, sidecarPath(real)])}`;
+  return `${real}|${await fingerprintOf(await isFolder(real) ? [join(real, MANIFEST_FILE)] : [real, sidecarPath(real), graphPath(real)])}`;
 }
 
 async function isFolder(path: string): Promise<boolean> {
@@ -118,7 +121,7 @@ async function loadSharded(path: string, real: string, started: number, options:
     let blocked = 0;
     const name = index.manifest.labels;
     const labels = name === undefined ? null : await readLabels(join(real, name), index.getNItems(), (ms) => (blocked = Math.max(blocked, ms)));
-    return { index, path, realPath: real, sidecar: null, labels, fingerprint, millis: performance.now() - started, blockedMillis: blocked };
+    return { index, path, realPath: real, sidecar: null, labels, graph: null, fingerprint, millis: performance.now() - started, blockedMillis: blocked };
   } catch (e) {
     await index.close();
     index.unload();
@@ -176,7 +179,7 @@ export async function loadIndex(path: string, options: LoadOptions = {}): Promis
   }
   if (await isFolder(real)) return loadSharded(path, real, started, options);
   const where = sidecarPath(real);
-  const fingerprint = `${real}|${await fingerprintOf([real, where])}`;
+  const fingerprint = `${real}|${await fingerprintOf([real, where, graphPath(real)])}`;
   const sidecarText = await textIfExists(where);
   if (sidecarText === null && (options.f === undefined || options.metric === undefined)) throw missingSidecar(path, where);
   if (options.inWorker !== false) {
@@ -192,7 +195,7 @@ export async function loadIndex(path: string, options: LoadOptions = {}): Promis
       const index = attachIndex(reply.shared);
       const labels = reply.labels && new Labels(reply.labels);
       const blockedMillis = performance.now() - t;
-      return { index, path, realPath: real, sidecar: reply.sidecar, labels, fingerprint, millis: performance.now() - started, blockedMillis };
+      return { index, path, realPath: real, sidecar: reply.sidecar, labels, graph: reply.graph, fingerprint, millis: performance.now() - started, blockedMillis };
     }
     if (!reply.unshareable) throw new (errorClassNamed(reply.name))(namingFile(reply.message, real));
   }
@@ -222,6 +225,24 @@ async function loadOnThisThread(
   } catch (cause) {
     throw ioError('the index', real, cause);
   }
+  // The graph beside the file, attached when it belongs to these bytes (else an AnnoyFormatError naming it).
+  const graphFile = graphPath(real);
+  let graphBytes: Buffer | undefined;
+  try {
+    graphBytes = await readFile(graphFile);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('the graph file', graphFile, cause);
+  }
+  const withGraph = graphBytes ? { graph: graphBytes } : {};
+  const namingGraph = <T>(open: () => T): T => {
+    try {
+      return open();
+    } catch (e) {
+      const prefix = 'the graph bytes: ';
+      if (e instanceof AnnoyFormatError && e.message.startsWith(prefix)) throw new AnnoyFormatError(`${graphFile}: ${e.message.slice(prefix.length)}`, { cause: e });
+      throw e;
+    }
+  };
   let index: AnnoyIndex;
   if (sidecar) {
     const verifyChecksum = options.verifyChecksum !== false;
@@ -229,16 +250,17 @@ async function loadOnThisThread(
     const crc = verifyChecksum && bytes.length === sidecar.byteLength ? await crc32Sliced(bytes, track) : undefined;
     checkAgainstSidecar(bytes, sidecar, { f: options.f, metric: options.metric, verifyChecksum, crc, file: real, sidecarFile: where });
     const t = performance.now();
-    index = AnnoyIndex.fromBuffer(bytes, sidecar);
+    index = namingGraph(() => AnnoyIndex.fromBuffer(bytes, sidecar, withGraph));
     track(performance.now() - t);
   } else {
     const t = performance.now();
-    index = AnnoyIndex.fromBuffer(bytes, options.f!, options.metric!);
+    index = namingGraph(() => AnnoyIndex.fromBuffer(bytes, options.f!, options.metric!, withGraph));
     track(performance.now() - t);
   }
   let labels: Labels | null = null;
   if (sidecar?.labels !== undefined) labels = await readLabels(join(dirname(real), sidecar.labels), index.getNItems(), track);
-  return { index, path, realPath: real, sidecar, labels, fingerprint, millis: performance.now() - started, blockedMillis: blocked };
+  const graph = graphSummary(real, index.hasGraph(), graphBytes);
+  return { index, path, realPath: real, sidecar, labels, graph, fingerprint, millis: performance.now() - started, blockedMillis: blocked };
 }
 
 async function readLabels(file: string, nItems: number, track: (ms: number) => void): Promise<Labels> {

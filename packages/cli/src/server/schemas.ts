@@ -121,6 +121,11 @@ export function buildSchemas(limits: Limits) {
       labels: { type: 'boolean' },
       checksum: { type: ['string', 'null'] },
       metadata: { type: ['object', 'null'], additionalProperties: true },
+      graph: {
+        type: ['object', 'null'],
+        description: 'the neighbour graph queries walk (INDEX.graph, checked to belong to the index bytes; reloads carry it), or null',
+        properties: { path: { type: 'string' }, byteLength: { type: 'integer' }, edges: { type: 'integer' }, maxDegree: { type: 'integer' } },
+      },
       draining: { type: 'integer', description: 'older generations still finishing requests' },
       lastReload: {
         type: ['object', 'null'],

@@ -311,7 +311,7 @@ export class AnnoyServer {
     return {
       name, f: g.f, metric: g.metric, items: g.index.getNItems(), trees: g.index.getNTrees(), generation: g.number,
       path: slot.path, loadedAt: g.loadedAt.toISOString(), labels: g.labels !== null, checksum: sidecar?.checksum ?? null,
-      metadata: sidecar?.metadata ?? null, draining: slot.draining.size,
+      metadata: sidecar?.metadata ?? null, graph: g.loaded.graph, draining: slot.draining.size,
       lastReload: slot.lastReload && { ...slot.lastReload, at: slot.lastReload.at.toISOString() },
     };
   }
