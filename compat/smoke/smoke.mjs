@@ -107,6 +107,48 @@ for (const metric of METRICS) {
   check.count += c.count;
 }
 
+// 3c. The neighbour graph (issue 15), one round trip per metric: build(…, { graph: true }) leaves the
+// .ann bytes those of a build without it; save() writes path.graph beside them; open() attaches it
+// and the portable fromBuffer(…, { graph }) too, answering exactly like the built index; a graph of
+// other bytes is refused. Answers through the graph are checked against exhaustive search here
+// (recall), not compared across runtimes (the walk may use relaxed SIMD where the runtime has it).
+for (const metric of METRICS) {
+  const c = new Checker(`${metric} (graph): `);
+  const { f, bytes, queries, items } = indexes[metric];
+  const trees = api.AnnoyIndex.fromBuffer(bytes, f, metric);
+  const index = new api.AnnoyIndex(f, metric);
+  for (let i = 0; i < trees.getNItems(); i++) index.addItem(i, trees.getItemVector(i));
+  index.setSeed(42);
+  index.build(10, 1, { graph: true });
+  c.ok(index.hasGraph() && !trees.hasGraph(), 'build(…, { graph: true }) attaches a graph (fromBuffer without one does not)');
+  c.same(fnv1a(index.toBuffer()), fnv1a(bytes), 'the index bytes are those of the build without a graph');
+  const path = join(args.scratch, `${metric}-graph.ann`);
+  index.save(path);
+  c.same(fnv1a(readFileSync(path)), fnv1a(bytes), 'save() wrote the unchanged index file');
+  c.ok(existsSync(`${path}.graph`), 'save() wrote path.graph');
+  const graphBytes = readFileSync(`${path}.graph`);
+  const viaGraph = (ix) => [-1, 400].map((searchK) => [...queries.map((q) => ix.getNnsByVector(q, 10, searchK, true)), ...items.map((i) => ix.getNnsByItem(i, 10, searchK, true))]);
+  const built = viaGraph(index);
+  const opened = api.AnnoyIndex.open(path);
+  c.ok(opened.hasGraph(), 'open() attached path.graph');
+  c.same(viaGraph(opened), built, 'open() answers like the built index');
+  const browser = portable.AnnoyIndex.fromBuffer(new Uint8Array(bytes), f, metric, { graph: new Uint8Array(graphBytes) });
+  c.ok(browser.hasGraph(), 'portable fromBuffer(…, { graph }) attached it');
+  c.same(viaGraph(browser), built, 'portable fromBuffer(…, { graph }) answers like the built index');
+  const exact = [...queries.map((q) => trees.getNnsByVector(q, 10, Infinity)), ...items.map((i) => trees.getNnsByItem(i, 10, Infinity))];
+  let found = 0;
+  built[1].forEach((r, j) => { for (const id of r.ids) if (exact[j].includes(id)) found++; });
+  const recall = found / (10 * exact.length);
+  c.ok(recall >= 0.9, () => `recall@10 through the graph at searchK 400 is ${recall.toFixed(3)}, expected ≥ 0.9`);
+  const previous = METRICS[METRICS.indexOf(metric) - 1]; // its graph was saved by the round before
+  if (previous) {
+    const other = new Uint8Array(readFileSync(join(args.scratch, `${previous}-graph.ann.graph`)));
+    c.throws(() => portable.AnnoyIndex.fromBuffer(new Uint8Array(bytes), f, metric, { graph: other }), api.AnnoyFormatError, /graph/, `the graph of the ${previous} index is refused`);
+  }
+  check.failures.push(...c.failures);
+  check.count += c.count;
+}
+
 // 4. Golden fixtures written by real Annoy, through load() (Node entry) ...
 const fixtures = readdirSync(args.fixtures, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(args.fixtures, d.name, 'index.ann')))
