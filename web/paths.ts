@@ -12,5 +12,10 @@ export const BUNDLE_FILE = path.join(REPO_ROOT, 'dist', 'web', 'annoy-ts.js');
 /** The demo site that `npm run demo:web` serves. */
 export const DEMO_SITE_DIR = path.join(WEB_DIR, 'out', 'demo');
 export const SCREENSHOT_DIR = path.join(WEB_DIR, 'out', 'screenshots');
-/** Gzipped size the core bundle must stay under (issue 8). */
-export const GZIP_BUDGET_BYTES = 30 * 1024;
+/**
+ * Gzipped size the core bundle must stay under. Issue 8 set 30 kB for the forest alone; the graph
+ * search of issue 15 brings a second WebAssembly module (its build and walk, about 13 kB gzipped)
+ * and its TypeScript (about 7 kB), and filtered/radius search grew the rest: the bundle was 55.9 kB
+ * when the budget moved to 64 kB.
+ */
+export const GZIP_BUDGET_BYTES = 64 * 1024;

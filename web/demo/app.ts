@@ -1,4 +1,5 @@
-// The demo page: fetch the index, its sidecar and the words; open them with annoy-ts; answer queries.
+// The demo page: fetch the index, its sidecar, its neighbour graph and the words; open them with
+// annoy-ts; answer queries (through the graph); show how much faster the graph is than the trees.
 // 'annoy-ts' resolves to ./annoy-ts.js, the library's browser bundle (see web/site.ts).
 import { AnnoyIndex, type MetricName } from 'annoy-ts';
 import { analogy, cosineOf, nearestWords, wordIds, type Neighbour } from './words.ts';
@@ -18,6 +19,8 @@ interface SidecarInfo {
 
 interface Loaded {
   index: AnnoyIndex;
+  /** The same bytes opened without the graph (the trees alone), to compare with; null without a graph file. */
+  trees: AnnoyIndex | null;
   words: string[];
   ids: Map<string, number>;
 }
@@ -31,6 +34,7 @@ function el<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 const status = el('status');
+const graphStatus = el('graph-status');
 const nearestForm = el<HTMLFormElement>('nearest-form');
 const nearestInput = el<HTMLInputElement>('nearest-word');
 const analogyForm = el<HTMLFormElement>('analogy-form');
@@ -76,11 +80,19 @@ async function fetchIndex(url: string, byteLength: number, progress: (received: 
   return bytes;
 }
 
+/** The index's neighbour graph (words.ann.graph), or null when the demo data has none. */
+async function fetchGraph(url: string): Promise<Uint8Array | null> {
+  const response = await fetch(url);
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 async function load(): Promise<void> {
   const t0 = performance.now();
   const sidecar = readSidecar(await (await fetchOk(`${DATA}${INDEX_FILE}.json`)).json());
   let shown = 0;
-  const [bytes, words] = await Promise.all([
+  const [bytes, words, graph] = await Promise.all([
     fetchIndex(`${DATA}${INDEX_FILE}`, sidecar.byteLength, (received) => {
       const now = performance.now();
       if (now - shown < 100) return;
@@ -88,14 +100,20 @@ async function load(): Promise<void> {
       status.textContent = `Downloading the index: ${mib(received)} of ${mib(sidecar.byteLength)}…`;
     }),
     fetchOk(DATA + sidecar.labels).then((r) => r.json() as Promise<string[]>),
+    fetchGraph(`${DATA}${INDEX_FILE}.graph`),
   ]);
   const t1 = performance.now();
-  const index = AnnoyIndex.fromBuffer(bytes, sidecar.f, sidecar.metric);
+  // The graph is checked to belong to exactly these bytes (length and CRC-32): one that does not is an error, never used.
+  const index = AnnoyIndex.fromBuffer(bytes, sidecar.f, sidecar.metric, graph ? { graph } : {});
   const t2 = performance.now();
+  const trees = graph ? AnnoyIndex.fromBuffer(bytes, sidecar.f, sidecar.metric) : null;
   if (!Array.isArray(words) || words.length !== index.getNItems()) {
     throw new Error(`${sidecar.labels} has ${Array.isArray(words) ? words.length : 'no'} words for ${index.getNItems()} items`);
   }
-  loaded = { index, words, ids: wordIds(words) };
+  loaded = { index, trees, words, ids: wordIds(words) };
+  graphStatus.textContent = graph
+    ? `Queries walk the neighbour graph (${INDEX_FILE}.graph, ${mib(graph.byteLength)}).`
+    : `No neighbour graph (${INDEX_FILE}.graph): queries search the trees.`;
   el('word-count').textContent = numberFormat.format(words.length);
   status.textContent =
     `Loaded ${numberFormat.format(words.length)} words (${sidecar.f}-d, ${sidecar.metric}, ${sidecar.nTrees} trees) in ${ms(t2 - t0)}: ` +
@@ -105,7 +123,38 @@ async function load(): Promise<void> {
 function settings(): { count: number; searchK: number } {
   const count = Math.min(100, Math.max(1, Math.trunc(Number(countInput.value)) || 10));
   const k = Math.trunc(Number(searchKInput.value));
-  return { count, searchK: Number.isFinite(k) && k >= -1 && k !== 0 ? k : 10000 };
+  return { count, searchK: Number.isFinite(k) && k >= -1 && k !== 0 ? k : -1 };
+}
+
+/** search_k of the trees-alone comparison: what the page used before it had the graph (near-exact with 10 trees). */
+const TREES_SEARCH_K = 10000;
+
+/**
+ * The graph against the trees alone: the same queries (the most frequent words' neighbours), the
+ * graph at the current search_k and the trees at TREES_SEARCH_K, timed and scored against exact search.
+ */
+function compareWithTrees(): void {
+  const state = loaded;
+  if (!state?.trees) return;
+  const { count, searchK } = settings();
+  const sample = Array.from({ length: Math.min(200, state.words.length) }, (_, i) => i);
+  const time = (index: AnnoyIndex, k = searchK): { ms: number; answers: number[][] } => {
+    index.getNnsByItem(0, count, k); // first-use setup outside the timing
+    const t = performance.now();
+    const answers = sample.map((id) => index.getNnsByItem(id, count, k));
+    return { ms: performance.now() - t, answers };
+  };
+  const graph = time(state.index);
+  const trees = time(state.trees, TREES_SEARCH_K);
+  const exact = sample.map((id) => new Set(state.trees!.getNnsByItem(id, count, Infinity)));
+  const recall = (answers: number[][]): string =>
+    (answers.reduce((sum, ids, q) => sum + ids.filter((id) => exact[q].has(id)).length, 0) / (count * sample.length)).toFixed(3);
+  const graphStats = `${ms(graph.ms)} through the graph (search_k ${searchK}, recall ${recall(graph.answers)})`;
+  const treeStats = `${ms(trees.ms)} with the trees alone (search_k ${TREES_SEARCH_K}, recall ${recall(trees.answers)})`;
+  graphStatus.textContent =
+    `${graphStatus.textContent!.split(' Speed-up:')[0]} Speed-up: ${sample.length} queries for ${count} neighbours: ` +
+    `${graphStats}, ${treeStats}: ${(trees.ms / Math.max(graph.ms, 1e-3)).toFixed(1)}× faster.`;
+  graphStatus.dataset.speedup = String(trees.ms / Math.max(graph.ms, 1e-3));
 }
 
 function normalize(text: string): string {
@@ -231,6 +280,7 @@ function wire(): void {
     input.addEventListener('change', () => {
       runNearest(false);
       runAnalogy();
+      compareWithTrees();
     });
   }
   for (const control of document.querySelectorAll<HTMLInputElement | HTMLButtonElement>('main input, main button')) control.disabled = false;
@@ -260,6 +310,7 @@ async function main(): Promise<void> {
   wire();
   runNearest(true);
   runAnalogy();
+  compareWithTrees();
   document.body.dataset.state = 'ready';
 }
 
