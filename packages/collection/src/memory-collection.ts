@@ -259,6 +259,7 @@ export class MemoryCollection {
       if (!memLive[p]) s.memtable.kill(p);
     }
     s.nextId = header.nextId;
+    s.appliedUpTo = header.nextId - 1;
     if (items.length !== s.keyMap.size) bad('a key is listed twice');
     checkParts(s, bad);
     return c;

@@ -86,6 +86,11 @@ export class CollectionState {
   memtable: Memtable;
   /** The id the next write gets. */
   nextId = 0;
+  /**
+   * The largest id applied to memory. Ids are handed out before a write is committed and applied
+   * after: a build takes items up to here, never ids of a write still on its way to the disk.
+   */
+  appliedUpTo = -1;
   /** The build in progress, if any. */
   building: BuildSnapshot | null = null;
   /** Changes with every write and install (cached filter results are only valid within one). */
@@ -149,6 +154,7 @@ export class CollectionState {
       if (old) this.kill(old.id);
       this.memtable.append(info, prepared[j]!.vector);
       this.keyMap.set(info.key, info);
+      this.appliedUpTo = info.id;
     }
     this.version++;
   }
@@ -295,7 +301,7 @@ export class CollectionState {
    * the memtable. Vectors of memtable rows are copied (they are small); segments are read by the builder.
    */
   snapshot(kind: 'full' | 'delta'): BuildSnapshot {
-    const maxId = this.nextId - 1;
+    const maxId = this.appliedUpTo;
     const parts = kind === 'full' ? [this.base, this.delta] : [this.delta];
     const sources = parts.filter((s): s is Segment => s !== null && s.liveCount > 0).map((segment) => ({ segment, positions: segment.livePositions() }));
     const mem = this.memtable;

@@ -5,24 +5,21 @@ import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import {
-  AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, AnnoyStateError, attachIndex, type MetricName,
-} from 'annoy-ts';
+import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, AnnoyStateError, attachIndex, type MetricName } from 'annoy-ts';
 import type { AttributeFilter } from '../core/filter.ts';
 import { checkDimension, checkObject, describe, parseAttributes, type Key, type UpsertItem } from '../core/input.ts';
 import type { ItemInfo } from '../core/items.ts';
 import {
-  buildDue, checkMaxAttributesLength, checkSeed, checkTrees, policyFrom, type AutoCompactOptions, type Policy,
+  buildDue, checkMaxAttributesLength, checkSeed, checkTrees, DEFAULT_SEED, DEFAULT_TREES, policyFrom, type AutoCompactOptions, type Policy,
 } from '../core/options.ts';
 import { Segment } from '../core/segment.ts';
 import {
   CollectionState, type BuildSnapshot, type Counts, type ItemPredicate, type PreparedUpsert, type QueryOptions, type QueryResult, type StoredItem,
 } from '../core/state.ts';
 import type { BuildReply, BuildRequest } from './build-worker.ts';
-import {
-  DATABASE_FILE, generationOf, highestGeneration, readIds, removeFiles, segmentFileNames, segmentFiles, segmentName, strayFiles,
-} from './files.ts';
-import { openDatabase, type SqlDatabase, type SqlStatement, type SqlValue } from './sqlite.ts';
+import { DATABASE_FILE, type Meta, type WriteOp } from './database.ts';
+import { generationOf, highestGeneration, readIds, removeFiles, segmentFileNames, segmentFiles, segmentName, strayFiles } from './files.ts';
+import { Store } from './store.ts';
 import { startWorker } from './worker.ts';
 
 export type { AttributeFilter, AutoCompactOptions, ItemPredicate, Key, QueryOptions, QueryResult, StoredItem, UpsertItem };
@@ -51,6 +48,17 @@ export interface CollectionOptions {
   onBackgroundError?: (error: Error) => void;
 }
 
+/** The last rebuild: how long it took, and how long it held up the thread that answers queries. */
+export interface BuildReport {
+  kind: 'full' | 'delta';
+  items: number;
+  seconds: number;
+  /** Milliseconds of the snapshot taken at the start (the only other work on the query thread is the switch). */
+  snapshotMs: number;
+  /** Milliseconds of the switch to the new index (the database commit runs on its own thread). */
+  switchMs: number;
+}
+
 export interface CollectionInfo extends Counts {
   dir: string;
   f: number;
@@ -58,21 +66,13 @@ export interface CollectionInfo extends Counts {
   trees: number;
   driver: string;
   building: 'full' | 'delta' | null;
+  lastBuild: BuildReport | null;
 }
 
-const FORMAT = 'annoy-ts-collection';
-const VERSION = 1;
 /** Folders open in this process (SQLite's lock does not stop a second connection of the same process reliably). */
 const openHere = new Set<string>();
 
-interface Meta {
-  base: string;
-  baseUpTo: number;
-  delta: string;
-  deltaUpTo: number;
-}
-
-type WriteOp =
+type QueuedWrite =
   | { kind: 'upsert'; prepared: PreparedUpsert[]; resolve: () => void; reject: (e: Error) => void }
   | { kind: 'delete'; keys: Key[]; resolve: (n: number) => void; reject: (e: Error) => void };
 
@@ -80,7 +80,6 @@ interface RunningBuild {
   kind: 'full' | 'delta';
   name: string;
   worker: Worker | null;
-  done: Promise<void>;
 }
 
 /**
@@ -103,14 +102,15 @@ export class Collection {
   readonly #threads: number;
   readonly #policy: Policy;
   readonly #onBackgroundError: (error: Error) => void;
-  readonly #db: SqlDatabase;
+  readonly #store: Store;
+  readonly #driver: string;
   readonly #state: CollectionState;
-  readonly #sql: { upsert: SqlStatement; remove: SqlStatement; setMeta: SqlStatement };
-  #meta: Meta;
   #generation: number;
-  #queue: WriteOp[] = [];
-  #flushScheduled = false;
+  /** Writes waiting for the next commit, and whether a commit is under way (one at a time). */
+  #queue: QueuedWrite[] = [];
+  #committing: Promise<void> | null = null;
   #build: RunningBuild | null = null;
+  #lastBuild: BuildReport | null = null;
   /** Builds wait their turn here (one at a time). */
   #builds: Promise<void> = Promise.resolve();
   #autoQueued = false;
@@ -121,7 +121,7 @@ export class Collection {
 
   private constructor(init: {
     dir: string; f: number; metric: MetricName; trees: number; seed: bigint; threads: number; policy: Policy;
-    onBackgroundError: (error: Error) => void; db: SqlDatabase; state: CollectionState; meta: Meta; generation: number;
+    onBackgroundError: (error: Error) => void; store: Store; driver: string; state: CollectionState; generation: number;
   }) {
     this.dir = init.dir;
     this.f = init.f;
@@ -131,15 +131,10 @@ export class Collection {
     this.#threads = init.threads;
     this.#policy = init.policy;
     this.#onBackgroundError = init.onBackgroundError;
-    this.#db = init.db;
+    this.#store = init.store;
+    this.#driver = init.driver;
     this.#state = init.state;
-    this.#meta = init.meta;
     this.#generation = init.generation;
-    this.#sql = {
-      upsert: this.#db.prepare('INSERT OR REPLACE INTO items (id, key, vector, attributes) VALUES (?, ?, ?, ?)'),
-      remove: this.#db.prepare('DELETE FROM items WHERE key = ?'),
-      setMeta: this.#db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
-    };
   }
 
   /**
@@ -164,39 +159,31 @@ export class Collection {
     const path = resolve(dir);
     const dbPath = `${path}/${DATABASE_FILE}`;
     if (!existsSync(dbPath)) {
-      if (!requested) {
-        throw new AnnoyArgumentError(`${path} holds no collection (no ${DATABASE_FILE}); to create one, pass f and metric`);
-      }
+      if (!requested) throw new AnnoyArgumentError(`${path} holds no collection (no ${DATABASE_FILE}); to create one, pass f and metric`);
       if (existsSync(path) && !statSync(path).isDirectory()) throw new AnnoyArgumentError(`${path} exists and is not a folder`);
       mkdirSync(path, { recursive: true });
     }
     const real = realpathSync(path);
     if (openHere.has(real)) throw new AnnoyStateError(`the collection in ${real} is already open in this process: close() it first`);
     openHere.add(real);
-    let db: SqlDatabase | null = null;
+    const store = new Store({ path: dbPath, dir: real });
     try {
-      db = await openDatabase(dbPath);
-      lock(db, real);
-      const stored = readOrCreateMeta(db, real, requested, trees ?? undefined, seed ?? undefined);
-      const f = stored.f, metric = stored.metric;
+      const settings = await store.open({ requested, trees: trees ?? DEFAULT_TREES, seed: (seed ?? DEFAULT_SEED).toString() });
+      const { f, metric } = settings;
       const state = new CollectionState(f, metric, maxAttributesLength);
-      const meta = loadItems(db, real, state, stored.meta, o.repair === true);
-      for (const file of strayFiles(real, [meta.base, meta.delta].filter((n) => n !== ''))) await removeFiles(real, [file]);
+      const meta = await loadItems(store, real, state, settings.meta, o.repair === true);
+      await removeFiles(real, strayFiles(real, [meta.base, meta.delta].filter((n) => n !== '')));
       const generation = Math.max(highestGeneration(real), ...[meta.base, meta.delta].filter((n) => n !== '').map(generationOf));
       const collection = new Collection({
-        dir: real, f, metric, trees: trees ?? stored.trees, seed: stored.seed, threads, policy,
+        dir: real, f, metric, trees: trees ?? settings.trees, seed: BigInt(settings.seed), threads, policy,
         onBackgroundError: o.onBackgroundError ?? ((e) => process.emitWarning(`annoy-ts collection ${real}: background rebuild failed: ${e.message}`, 'AnnoyTsCollectionWarning')),
-        db, state, meta, generation,
+        store, driver: settings.driver, state, generation,
       });
-      if (trees !== undefined && trees !== stored.trees) collection.#writeMeta({ trees: String(trees) });
+      if (trees !== undefined && trees !== settings.trees) await store.setMeta({ trees: String(trees) });
       collection.#maybeBuild();
       return collection;
     } catch (e) {
-      try {
-        db?.close();
-      } catch {
-        // already failing
-      }
+      await store.close();
       openHere.delete(real);
       throw e;
     }
@@ -258,11 +245,11 @@ export class Collection {
     return this.#state.query(vector, n, options);
   }
 
-  /** Counts per part, the build in progress, the SQLite driver. */
+  /** Counts per part, the build in progress and the last one, the SQLite driver. */
   info(): CollectionInfo {
     return {
-      dir: this.dir, f: this.f, metric: this.metric, trees: this.#trees, driver: this.#db.driver,
-      building: this.#build?.kind ?? null, ...this.#state.counts(),
+      dir: this.dir, f: this.f, metric: this.metric, trees: this.#trees, driver: this.#driver,
+      building: this.#build?.kind ?? null, lastBuild: this.#lastBuild, ...this.#state.counts(),
     };
   }
 
@@ -274,7 +261,7 @@ export class Collection {
   async compact(): Promise<void> {
     this.#checkOpen('compact');
     await this.#flushed();
-    await this.#schedule('full');
+    await this.#schedule('full', true);
   }
 
   /** Finishes pending writes, stops a build in progress (its files are removed), closes the database. */
@@ -285,14 +272,10 @@ export class Collection {
   async #close(): Promise<void> {
     await this.#flushed();
     this.#closed = true;
-    const build = this.#build;
-    if (build) {
-      await build.worker?.terminate();
-      await build.done.catch(() => undefined);
-    }
+    await this.#build?.worker?.terminate();
     await this.#builds.catch(() => undefined);
     try {
-      this.#db.close();
+      await this.#store.close();
     } finally {
       openHere.delete(this.dir);
     }
@@ -302,57 +285,45 @@ export class Collection {
     if (this.#closed || this.#closing) throw new AnnoyStateError(`${call}: the collection in ${this.dir} is closed`);
   }
 
-  // ---- writes: one transaction per turn of the event loop (group commit) ----
+  // ---- writes: whatever queued up while the previous commit ran goes in the next (group commit) ----
 
-  #enqueue(op: WriteOp): void {
+  #enqueue(op: QueuedWrite): void {
     this.#queue.push(op);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#committing ??= this.#commitAll();
   }
 
   async #flushed(): Promise<void> {
-    while (this.#queue.length > 0 || this.#flushScheduled) await new Promise((r) => setImmediate(r));
+    while (this.#committing) await this.#committing;
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const ops = this.#queue;
-    this.#queue = [];
-    if (ops.length === 0) return;
+  async #commitAll(): Promise<void> {
+    // Let writes made in this turn of the event loop join the first commit.
+    await new Promise((r) => setImmediate(r));
+    while (this.#queue.length > 0) {
+      const ops = this.#queue;
+      this.#queue = [];
+      await this.#commit(ops);
+    }
+    this.#committing = null;
+  }
+
+  async #commit(ops: QueuedWrite[]): Promise<void> {
     const state = this.#state;
-    const infos: (ItemInfo[] | null)[] = [];
+    const infos = ops.map((op) => (op.kind === 'upsert' ? state.assignIds(op.prepared) : null));
+    const writes: WriteOp[] = ops.map((op, j) => {
+      if (op.kind === 'delete') return { kind: 'delete', keys: op.keys };
+      const vectors = new Float32Array(op.prepared.length * this.f);
+      op.prepared.forEach((p, k) => vectors.set(p.vector, k * this.f));
+      return { kind: 'upsert', ids: infos[j]!.map((i) => i.id), keys: op.prepared.map((p) => p.key), vectors, attributes: op.prepared.map((p) => p.attributesText) };
+    });
     try {
-      this.#db.exec('BEGIN IMMEDIATE');
-      try {
-        for (const op of ops) {
-          if (op.kind === 'upsert') {
-            const assigned = state.assignIds(op.prepared);
-            for (let j = 0; j < assigned.length; j++) {
-              const p = op.prepared[j]!;
-              this.#sql.upsert.run(assigned[j]!.id, p.key, vectorBytes(p.vector), p.attributesText);
-            }
-            infos.push(assigned);
-          } else {
-            for (const key of op.keys) this.#sql.remove.run(key);
-            infos.push(null);
-          }
-        }
-        this.#db.exec('COMMIT');
-      } catch (e) {
-        try {
-          this.#db.exec('ROLLBACK');
-        } catch {
-          // the transaction may already be gone
-        }
-        throw e;
-      }
+      await this.#store.write(writes);
     } catch (cause) {
       const error = cause instanceof AnnoyError ? cause : new AnnoyIOError(`cannot write to ${this.dir}/${DATABASE_FILE}: ${(cause as Error).message}`, { cause });
       for (const op of ops) op.reject(error);
       return;
     }
+    // Durable now: apply in order, then acknowledge.
     ops.forEach((op, j) => {
       if (op.kind === 'upsert') {
         state.applyUpsert(op.prepared, infos[j]!);
@@ -362,21 +333,6 @@ export class Collection {
       }
     });
     this.#maybeBuild();
-  }
-
-  #writeMeta(values: Record<string, string>): void {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      for (const [name, value] of Object.entries(values)) this.#sql.setMeta.run(name, value);
-      this.#db.exec('COMMIT');
-    } catch (e) {
-      try {
-        this.#db.exec('ROLLBACK');
-      } catch {
-        // already rolled back
-      }
-      throw e;
-    }
   }
 
   // ---- builds ----
@@ -390,48 +346,50 @@ export class Collection {
     });
     if (!due) return;
     this.#autoQueued = true;
-    this.#schedule(due).catch((e: Error) => {
+    this.#schedule(due, false).catch((e: Error) => {
       if (!this.#closed) this.#onBackgroundError(e);
     });
   }
 
-  #schedule(kind: 'full' | 'delta'): Promise<void> {
+  /** Queues a build; `awaited`: someone waits for it (compact()), so it keeps the process alive. */
+  #schedule(kind: 'full' | 'delta', awaited: boolean): Promise<void> {
     const run = this.#builds.catch(() => undefined).then(() => {
       this.#autoQueued = false;
-      return this.#runBuild(kind);
+      return this.#runBuild(kind, awaited);
     });
     this.#builds = run.catch(() => undefined).then(() => this.#maybeBuild());
     return run;
   }
 
-  async #runBuild(kind: 'full' | 'delta'): Promise<void> {
+  async #runBuild(kind: 'full' | 'delta', awaited: boolean): Promise<void> {
     if (this.#closed) return;
     const state = this.#state;
     if (kind === 'delta' && state.memtable.count === 0) return;
     if (kind === 'full' && !state.delta && state.memtable.count === 0 && (!state.base || state.base.liveCount === state.base.count)) return;
     const name = segmentName(kind === 'full' ? 'base' : 'delta', ++this.#generation);
+    const started = performance.now();
     const snapshot = state.snapshot(kind);
-    let finish!: () => void;
-    const build: RunningBuild = { kind, name, worker: null, done: new Promise((r) => (finish = r)) };
+    const snapshotMs = performance.now() - started;
+    const build: RunningBuild = { kind, name, worker: null };
     this.#build = build;
     try {
-      const segment = snapshot.ids.length === 0 ? null : await this.#buildSegment(snapshot, build);
+      const segment = snapshot.ids.length === 0 ? null : await this.#buildSegment(snapshot, build, awaited);
       if (this.#closed) {
         await removeFiles(this.dir, segmentFileNames(name));
         return;
       }
-      this.#install(snapshot, segment, name);
+      const switchMs = await this.#install(snapshot, segment, name);
+      this.#lastBuild = { kind, items: snapshot.ids.length, seconds: (performance.now() - started) / 1000, snapshotMs, switchMs };
     } catch (e) {
       state.abandon(snapshot);
       await removeFiles(this.dir, segmentFileNames(name));
       throw e;
     } finally {
       this.#build = null;
-      finish();
     }
   }
 
-  async #buildSegment(snapshot: BuildSnapshot, build: RunningBuild): Promise<Segment> {
+  async #buildSegment(snapshot: BuildSnapshot, build: RunningBuild, awaited: boolean): Promise<Segment> {
     const request: BuildRequest = {
       f: this.f, metric: this.metric, trees: this.#trees, threads: this.#threads, seed: this.#seed.toString(), dir: this.dir, name: build.name,
       sources: snapshot.sources.map(({ segment, positions }) => ({ path: segmentFiles(this.dir, segment.name).ann, positions })),
@@ -442,6 +400,8 @@ export class Collection {
       request.failAfterWriting = true;
     }
     const worker = startWorker('build-worker', request, [request.rows.buffer as ArrayBuffer, request.ids.buffer as ArrayBuffer]);
+    // A build nobody waits for does not keep the process alive (its files are cleaned up at the next open).
+    if (!awaited) worker.unref();
     build.worker = worker;
     const reply = await new Promise<BuildReply>((resolve, reject) => {
       worker.once('message', resolve);
@@ -453,19 +413,22 @@ export class Collection {
     return new Segment(build.name, index, snapshot.ids, snapshot.infos);
   }
 
-  /** The switch: the database names the new segment (one small transaction), then memory follows, then old files go. */
-  #install(snapshot: BuildSnapshot, segment: Segment | null, name: string): void {
+  /**
+   * The switch: the database names the new segment (one small commit, on the database thread),
+   * then memory follows in one step, then the old files go. Returns the milliseconds memory took.
+   */
+  async #install(snapshot: BuildSnapshot, segment: Segment | null, name: string): Promise<number> {
     const state = this.#state;
     const old = snapshot.kind === 'full' ? [state.base?.name, state.delta?.name] : [state.delta?.name];
     const upTo = String(snapshot.maxId);
-    const values: Record<string, string> = snapshot.kind === 'full'
+    await this.#store.setMeta(snapshot.kind === 'full'
       ? { base: segment ? name : '', baseUpTo: upTo, delta: '', deltaUpTo: upTo }
-      : { delta: segment ? name : '', deltaUpTo: upTo };
-    this.#writeMeta(values);
-    this.#meta = { ...this.#meta, ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, k.endsWith('UpTo') ? Number(v) : v])) } as Meta;
+      : { delta: segment ? name : '', deltaUpTo: upTo });
+    const t = performance.now();
     state.install(snapshot, segment);
-    const files = old.filter((n): n is string => !!n).flatMap(segmentFileNames);
-    void removeFiles(this.dir, files).catch(() => undefined);
+    const switchMs = performance.now() - t;
+    void removeFiles(this.dir, old.filter((n): n is string => !!n).flatMap(segmentFileNames)).catch(() => undefined);
+    return switchMs;
   }
 
   /** @internal Tests: the next build fails after writing its files (as if the process died before the switch). */
@@ -479,91 +442,6 @@ function checkThreads(threads: unknown): number {
     throw new AnnoyArgumentError(`buildThreads must be a positive integer, got ${describe(threads)}`);
   }
   return threads;
-}
-
-function vectorBytes(v: Float32Array): Uint8Array {
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-}
-
-/** Takes SQLite's exclusive lock for as long as the database stays open (released by the OS if the process dies). */
-function lock(db: SqlDatabase, dir: string): void {
-  try {
-    db.exec('PRAGMA locking_mode = EXCLUSIVE');
-    db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = FULL');
-    // Batched upserts into a large table spend most of their time in checkpoints (copying the log
-    // into the database, with fsync) and in key-index pages touched at random: checkpoints every
-    // 16 MiB of log instead of 4 MiB and a 64 MiB page cache took 331k upserts in batches of 1,000
-    // from 21k to 32k items/s here.
-    db.exec('PRAGMA cache_size = -65536');
-    db.exec('PRAGMA wal_autocheckpoint = 4096');
-    db.exec('BEGIN EXCLUSIVE');
-    db.exec('COMMIT');
-  } catch (cause) {
-    const message = (cause as Error).message;
-    if (/locked|busy/i.test(message)) {
-      throw new AnnoyStateError(`the collection in ${dir} is open in another process (only one writer at a time): ${message}`, { cause });
-    }
-    throw databaseError(dir, cause);
-  }
-}
-
-function databaseError(dir: string, cause: unknown): AnnoyError {
-  const message = (cause as Error).message;
-  if (/not a database|malformed|corrupt/i.test(message)) {
-    return new AnnoyFormatError(`${dir}/${DATABASE_FILE} is damaged or not a collection database: ${message}`, { cause });
-  }
-  return new AnnoyIOError(`cannot use ${dir}/${DATABASE_FILE}: ${message}`, { cause });
-}
-
-function readOrCreateMeta(
-  db: SqlDatabase, dir: string, requested: { f: number; metric: MetricName } | null, trees: number | undefined, seed: bigint | undefined,
-): { f: number; metric: MetricName; trees: number; seed: bigint; meta: Meta } {
-  let rows: { name: string; value: string }[];
-  try {
-    const hasMeta = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
-    if (!hasMeta) {
-      const hasAny = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").get();
-      if (hasAny) throw new AnnoyFormatError(`${dir}/${DATABASE_FILE} is an SQLite database, but not a collection's (it has no meta table)`);
-      if (!requested) throw new AnnoyArgumentError(`${dir} holds no collection yet; to create one, pass f and metric`);
-      db.exec('BEGIN IMMEDIATE');
-      db.exec('CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
-      db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, key ANY NOT NULL UNIQUE, vector BLOB NOT NULL, attributes TEXT) STRICT');
-      const set = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
-      const initial: Record<string, string> = {
-        format: FORMAT, version: String(VERSION), f: String(requested.f), metric: requested.metric,
-        trees: String(trees ?? checkTrees(undefined)), seed: (seed ?? checkSeed(undefined)).toString(),
-        base: '', baseUpTo: '-1', delta: '', deltaUpTo: '-1',
-      };
-      for (const [name, value] of Object.entries(initial)) set.run(name, value);
-      db.exec('COMMIT');
-    }
-    rows = db.prepare('SELECT name, value FROM meta').all() as { name: string; value: string }[];
-  } catch (cause) {
-    if (cause instanceof AnnoyError) throw cause;
-    throw databaseError(dir, cause);
-  }
-  const m = new Map(rows.map((r) => [r.name, r.value]));
-  if (m.get('format') !== FORMAT) throw new AnnoyFormatError(`${dir}/${DATABASE_FILE} is not a collection database (format ${describe(m.get('format'))})`);
-  const version = Number(m.get('version'));
-  if (version !== VERSION) throw new AnnoyFormatError(`${dir} is a version ${m.get('version')} collection; this annoy-ts reads version ${VERSION}`);
-  const f = Number(m.get('f'));
-  const metric = m.get('metric') as MetricName;
-  checkDimension(f, metric);
-  if (requested && (requested.f !== f || requested.metric !== metric)) {
-    throw new AnnoyArgumentError(
-      `the collection in ${dir} holds ${f}-dimensional vectors with metric '${metric}', not f = ${requested.f} with '${requested.metric}' as requested`,
-    );
-  }
-  const num = (name: string) => {
-    const v = Number(m.get(name));
-    if (!Number.isSafeInteger(v)) throw new AnnoyFormatError(`${dir}/${DATABASE_FILE}: meta ${name} is ${describe(m.get(name))}`);
-    return v;
-  };
-  return {
-    f, metric, trees: num('trees'), seed: BigInt(m.get('seed') ?? '42'),
-    meta: { base: m.get('base') ?? '', baseUpTo: num('baseUpTo'), delta: m.get('delta') ?? '', deltaUpTo: num('deltaUpTo') },
-  };
 }
 
 /** Loads a segment named by the database, checking that its three files belong together. */
@@ -580,7 +458,7 @@ function loadSegment(dir: string, name: string, f: number, metric: MetricName): 
  * Reads every item from the database into memory: items covered by a segment become its live
  * positions, later ones go to the memtable with their vectors. Checks that the two agree.
  */
-function loadItems(db: SqlDatabase, dir: string, state: CollectionState, meta: Meta, repair: boolean): Meta {
+async function loadItems(store: Store, dir: string, state: CollectionState, meta: Meta, repair: boolean): Promise<Meta> {
   const { f, metric } = state;
   const segments: { name: string; upTo: number; index: AnnoyIndex; ids: Float64Array; live: Uint8Array; infos: ItemInfo[] }[] = [];
   // Items above this id are in no segment: the memtable holds them.
@@ -601,30 +479,20 @@ function loadItems(db: SqlDatabase, dir: string, state: CollectionState, meta: M
       // Repair: from this segment on, items go to the memtable (their vectors are in the database);
       // the database forgets the segments dropped, and the next compaction rebuilds them.
       memtableFrom = below;
-      meta = name === meta.base
-        ? { base: '', baseUpTo: -1, delta: '', deltaUpTo: -1 }
-        : { ...meta, delta: '', deltaUpTo: meta.baseUpTo };
-      const set = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
-      db.exec('BEGIN IMMEDIATE');
-      for (const [k, v] of Object.entries(meta)) set.run(k, String(v));
-      db.exec('COMMIT');
+      meta = name === meta.base ? { base: '', baseUpTo: -1, delta: '', deltaUpTo: -1 } : { ...meta, delta: '', deltaUpTo: meta.baseUpTo };
+      await store.setMeta(Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)])));
       break;
     }
   }
-  let rows: { id: number; key: SqlValue; attributes: string | null; vector: Uint8Array | null }[];
-  try {
-    rows = db.prepare('SELECT id, key, attributes, CASE WHEN id > ? THEN vector END AS vector FROM items ORDER BY id').all(memtableFrom) as typeof rows;
-  } catch (cause) {
-    throw databaseError(dir, cause);
-  }
-  let s = 0, cursor = 0, maxId = Math.max(meta.baseUpTo, meta.deltaUpTo);
-  for (const row of rows) {
-    const id = Number(row.id);
-    const key = typeof row.key === 'bigint' ? Number(row.key) : row.key;
-    if (typeof key !== 'string' && typeof key !== 'number') throw new AnnoyFormatError(`${dir}/${DATABASE_FILE}: item ${id} has a key of type ${describe(key)}`);
+  const rows = await store.rows(f, memtableFrom);
+  const keys = JSON.parse(rows.keys) as (string | number)[];
+  const attributeTexts = JSON.parse(rows.attributes) as (string | null)[];
+  let s = 0, cursor = 0, withVector = 0, maxId = Math.max(meta.baseUpTo, meta.deltaUpTo);
+  for (let r = 0; r < rows.ids.length; r++) {
+    const id = rows.ids[r]!, key = keys[r]!, text = attributeTexts[r]!;
     let attributes;
     try {
-      attributes = row.attributes === null ? null : parseAttributes(row.attributes);
+      attributes = text === null ? null : parseAttributes(text);
     } catch (cause) {
       throw new AnnoyFormatError(`${dir}/${DATABASE_FILE}: the attributes of item ${describe(key)} are not JSON`, { cause });
     }
@@ -644,14 +512,13 @@ function loadItems(db: SqlDatabase, dir: string, state: CollectionState, meta: M
       seg.live[cursor] = 1;
       seg.infos[cursor] = info;
     } else {
-      const blob = row.vector;
-      if (!(blob instanceof Uint8Array) || blob.byteLength !== 4 * f) {
-        throw new AnnoyFormatError(`${dir}/${DATABASE_FILE}: the vector of item ${describe(key)} is not ${f} float32 values`);
-      }
-      state.memtable.append(info, new Float32Array(Uint8Array.prototype.slice.call(blob).buffer));
+      if (rows.vectorRows[withVector] !== r) throw new AnnoyFormatError(`${dir}/${DATABASE_FILE}: item ${describe(key)} has no vector`);
+      state.memtable.append(info, rows.vectors.subarray(withVector * f, (withVector + 1) * f));
+      withVector++;
     }
   }
   state.nextId = maxId + 1;
+  state.appliedUpTo = maxId;
   for (const seg of segments) {
     const segment = new Segment(seg.name, seg.index, seg.ids, seg.infos, seg.live);
     if (seg.name === meta.base) state.base = segment;

@@ -2,7 +2,16 @@
 // the better-sqlite3 package (prebuilt for Node 20+), or the runtime's own SQLite where that
 // package cannot load (node:sqlite on Node ≥ 22.13 and Deno ≥ 2.2, bun:sqlite on Bun).
 import { createRequire } from 'node:module';
-import { AnnoyIOError } from 'annoy-ts';
+
+/**
+ * An Error named like an annoy-ts error class (this module and the database thread import no more
+ * than SQLite; the collection re-creates the class from the name: errorClassNamed).
+ */
+export function annoyError(name: string, message: string, cause?: unknown): Error {
+  const e = new Error(message, cause === undefined ? undefined : { cause });
+  e.name = name;
+  return e;
+}
 
 export type SqlValue = number | bigint | string | Uint8Array | null;
 export type SqlRow = Record<string, SqlValue>;
@@ -90,7 +99,8 @@ async function findDriver(): Promise<Opener> {
       reasons.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  throw new AnnoyIOError(
+  throw annoyError(
+    'AnnoyIOError',
     `collections need SQLite, and none could be loaded in this runtime (${reasons.join('; ')}); ` +
       'install better-sqlite3, or use Node ≥ 22.13, Deno ≥ 2.2 or Bun, or use MemoryCollection',
   );
