@@ -3,7 +3,7 @@ import { callingThreadBuild, type BuildPolicy } from './forest/policy.ts';
 import { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyStateError } from './errors.ts';
 import { checkAgainstSidecar, type Sidecar } from './formats/sidecar.ts';
 import type { Crc32 } from './formats/checksum.ts';
-import { checkGraphOptions, graphQuery, IndexGraph, type GraphOptions } from './graph/index-graph.ts';
+import { checkGraphOptions, graphQuery, IndexGraph, type GraphOptions, type GraphSource } from './graph/index-graph.ts';
 import type { GraphSearcher, GraphWorkspace, PlacedGraph } from './graph/search.ts';
 import { openRecords, recordCount } from './formats/open.ts';
 import { createIndexMemory, type IndexMemory, type SearchMemory } from './index-memory.ts';
@@ -126,7 +126,8 @@ export class AnnoyIndex {
     if (options !== undefined && (options === null || typeof options !== 'object')) {
       throw new AnnoyArgumentError(`fromBuffer options must be an object { graph? }, got ${describe(options)}`);
     }
-    const graph = options?.graph === undefined ? null : { bytes: byteView(options.graph, 'graph bytes'), name: 'the graph bytes' };
+    const graphBytes = options?.graph === undefined ? null : byteView(options.graph, 'graph bytes');
+    const graph: GraphSource | null = graphBytes && { name: 'the graph bytes', read: (allocate) => allocate(graphBytes.byteLength).set(graphBytes) };
     if (bySidecar) {
       const source = byteView(bytes);
       // The checksum is not computed here (the caller has the bytes in hand; checkAgainstSidecar can).
@@ -545,7 +546,7 @@ export class AnnoyIndex {
    */
   private adopt(memory: IndexMemory, treeSeed: bigint | null, graph: GraphSource | null): void {
     const { roots, nItems } = openRecords(this.policy, memory.store);
-    const indexGraph = graph && IndexGraph.fromBytes(graph.bytes, this.policy, memory.store, nItems, memory.store.bytes(), graph.name, graph.crc32);
+    const indexGraph = graph && IndexGraph.read(graph, this.policy, memory.store, nItems, memory.store.bytes());
     this.clear();
     this.memory = memory;
     this.roots = roots;
@@ -601,12 +602,7 @@ function byteView(bytes: ArrayBufferLike | ArrayBufferView, what = 'index bytes'
   throw new AnnoyArgumentError(`${what} must be an ArrayBuffer or a typed array / Buffer, got ${describe(bytes)}`);
 }
 
-/** @internal A .graph file's bytes to attach while adopting index bytes; `name` names it in errors. */
-export interface GraphSource {
-  readonly bytes: Uint8Array;
-  readonly name: string;
-  readonly crc32?: Crc32;
-}
+export type { GraphSource };
 
 /** The memory of an index that owns it (only an index attached to another thread's memory does not; it never builds). */
 function owned(memory: IndexMemory | SearchMemory): IndexMemory {

@@ -113,7 +113,9 @@ export function readGraphHeader(bytes: Uint8Array, name: string, crc32: Crc32 = 
 /**
  * Checks that `bytes` are a whole, undamaged graph file belonging to `owner`, and returns its
  * graph: every neighbour an existing item (so a walk can never read outside the items), holes
- * without neighbours. Anything else is an AnnoyFormatError naming `name` and the problem.
+ * without neighbours. Anything else is an AnnoyFormatError naming `name` and the problem. The
+ * graph's arrays are views of `bytes` (little-endian, as every runtime annoy-ts runs on), so
+ * bytes read into an index's memory are used where they are.
  */
 export function parseGraph(bytes: Uint8Array, owner: GraphOwner, name: string, crc32: Crc32 = crc32Portable): Graph {
   const h = readGraphHeader(bytes, name, crc32);
@@ -136,13 +138,10 @@ export function parseGraph(bytes: Uint8Array, owner: GraphOwner, name: string, c
   if (h.annCrc32 !== crc32(owner.annBytes)) {
     fail('it belongs to other index bytes (the CRC-32 of the index file differs from the one the graph was built for): the index was rebuilt or replaced after the graph was saved');
   }
-  // Copy out (the file's buffer may be unaligned or shared) and check every entry.
-  const offsets = new Uint32Array(n + 1);
-  const neighbours = new Int32Array(h.edges);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let v = 0; v <= n; v++) offsets[v] = view.getUint32(HEADER_BYTES + 4 * v, true);
-  const at = HEADER_BYTES + 4 * (n + 1);
-  for (let e = 0; e < h.edges; e++) neighbours[e] = view.getInt32(at + 4 * e, true);
+  // The body as it lies (copied first only when it is not 4-byte aligned), then every entry checked.
+  const aligned = (bytes.byteOffset + HEADER_BYTES) % 4 === 0 ? bytes : bytes.slice();
+  const offsets = new Uint32Array(aligned.buffer, aligned.byteOffset + HEADER_BYTES, n + 1);
+  const neighbours = new Int32Array(aligned.buffer, aligned.byteOffset + HEADER_BYTES + 4 * (n + 1), h.edges);
   checkGraph({ nItems: n, offsets, neighbours }, owner.present, h.maxDegree, fail);
   return { nItems: n, offsets, neighbours };
 }

@@ -98,6 +98,13 @@ export function defaultEf(n: number): number {
 const ENTRY_TREES = 1;
 const SEEDS_PER_LEAF = 16;
 
+/** Where a .graph file's bytes come from: `read` fills the room `allocate` gives it; `name` names it in errors. */
+export interface GraphSource {
+  readonly name: string;
+  readonly crc32?: Crc32;
+  read(allocate: (byteLength: number) => Uint8Array): void;
+}
+
 /**
  * An index's graph, placed in the index's memory where the walk reads it (nothing else is kept:
  * the .graph file's bytes are made from that copy when asked for).
@@ -116,19 +123,23 @@ export class IndexGraph {
   }
 
   /**
-   * The graph in `bytes` (a .graph file's contents), checked against the index whose .ann bytes
-   * are `annBytes` (an AnnoyFormatError naming `name` and the problem when it does not belong to
-   * them or is damaged), placed in the index's memory.
+   * The graph of a .graph file, read by `source` straight into the index's memory (no other copy),
+   * checked against the index whose .ann bytes are `annBytes` (an AnnoyFormatError naming the
+   * source and the problem when it does not belong to them or is damaged), and used in place.
    */
-  static fromBytes(
-    bytes: Uint8Array, metric: Metric, store: Records, nItems: number, annBytes: Uint8Array, name: string, crc32: Crc32 = crc32Portable,
-    quantize = true,
-  ): IndexGraph {
-    const i32 = store.arena.i32;
+  static read(source: GraphSource, metric: Metric, store: Records, nItems: number, annBytes: Uint8Array, quantize = true): IndexGraph {
+    const arena = store.arena;
+    let bytes: Uint8Array | null = null;
+    source.read((byteLength) => {
+      const at = arena.alloc(byteLength);
+      return (bytes = new Uint8Array(arena.buffer, at, byteLength));
+    });
+    if (!bytes) throw new Error('internal: a graph source never allocated');
+    const i32 = arena.i32;
     const graph = parseGraph(bytes, {
       metric: metric.name, f: metric.f, nItems, annBytes, present: (id) => i32[store.word(id)] === 1,
-    }, name, crc32);
-    return new IndexGraph(placeGraph(metric, store, graph, quantize), store.arena);
+    }, source.name, source.crc32 ?? crc32Portable);
+    return new IndexGraph(placeGraph(metric, store, graph, quantize), arena);
   }
 
   /** A graph already placed in a memory shared by another thread's index. */

@@ -49,14 +49,21 @@ export function placeGraph(metric: Metric, store: Records, graph: Graph, quantiz
   const arena = store.arena;
   const { nItems } = graph;
   const edges = graph.offsets[nItems];
-  const inv = needsInverseNorms(metric) ? arena.alloc(4 * nItems) : 0;
-  const offsets = arena.alloc(4 * (nItems + 1));
-  const neighbours = arena.alloc(4 * Math.max(1, edges));
-  if (inv) inverseNorms(metric, store, nItems, inv);
-  arena.u32.set(graph.offsets, offsets >>> 2);
-  arena.i32.set(graph.neighbours.subarray(0, edges), neighbours >>> 2);
   let maxDegree = 0;
   for (let i = 0; i < nItems; i++) maxDegree = Math.max(maxDegree, graph.offsets[i + 1] - graph.offsets[i]);
+  let offsets: number, neighbours: number;
+  if (graph.offsets.buffer === arena.buffer && graph.neighbours.buffer === arena.buffer) {
+    // Already in the index's memory (a .graph file read there): used where it lies.
+    offsets = graph.offsets.byteOffset;
+    neighbours = graph.neighbours.byteOffset;
+  } else {
+    offsets = arena.alloc(4 * (nItems + 1));
+    neighbours = arena.alloc(4 * Math.max(1, edges));
+    arena.u32.set(graph.offsets, offsets >>> 2);
+    arena.i32.set(graph.neighbours.subarray(0, edges), neighbours >>> 2);
+  }
+  const inv = needsInverseNorms(metric) ? arena.alloc(4 * nItems) : 0;
+  if (inv) inverseNorms(metric, store, nItems, inv);
   const kernels = graphKernels(arena);
   const codes = quantize && canQuantize(metric) && kernels.quantize ? makeCodes(metric, store, nItems, inv, kernels) : null;
   return { nItems, edges, maxDegree, offsets, neighbours, inv, codes };

@@ -16,8 +16,8 @@ import { attachIndexAs, shareIndex, type SharedIndex } from '../threads/share.ts
 import { checkBoolean, checkVector } from '../validate.ts';
 import { checksumOf, crc32 } from './checksum.ts';
 import { readFileInto, readTextIfExists, writeIndexAndSidecar } from './files.ts';
-import { readGraphFile, saveWithGraph } from './graph-file.ts';
-import type { GraphSource } from '../annoy-index.ts';
+import { graphFileSource, saveWithGraph } from './graph-file.ts';
+import type { GraphSource } from '../graph/index-graph.ts';
 import { workerThreadBuild } from './parallel-build.ts';
 import { QueryPool } from './pool.ts';
 import { packageVersion } from './version.ts';
@@ -273,8 +273,7 @@ export class AnnoyIndex extends PortableAnnoyIndex {
 
 /** The graph file beside `path`, if any, to attach while loading (checked against the index bytes, with the native CRC-32). */
 function graphSource(path: string): GraphSource | null {
-  const file = readGraphFile(path);
-  return file && { bytes: file.bytes, name: file.path, crc32 };
+  return graphFileSource(path, crc32);
 }
 
 function checkPath(path: unknown): asserts path is string {

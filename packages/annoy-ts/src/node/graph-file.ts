@@ -6,13 +6,15 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSy
 import { basename, dirname, join } from 'node:path';
 import { AnnoyError, AnnoyIOError } from '../errors.ts';
 import { graphPath } from '../graph/format.ts';
-import { readFileBytes } from './files.ts';
+import type { Crc32 } from '../formats/checksum.ts';
+import type { GraphSource } from '../graph/index-graph.ts';
+import { readFileInto } from './files.ts';
 
-/** The bytes of `indexPath`'s graph file, or null when there is none. */
-export function readGraphFile(indexPath: string): { bytes: Uint8Array; path: string } | null {
+/** `indexPath`'s graph file as a source to read into the index's memory (native CRC-32), or null when there is none. */
+export function graphFileSource(indexPath: string, crc32: Crc32): GraphSource | null {
   const path = graphPath(indexPath);
   if (!existsSync(path)) return null;
-  return { bytes: readFileBytes(path), path };
+  return { name: path, crc32, read: (allocate) => void readFileInto(path, allocate) };
 }
 
 function tempBeside(path: string): string {
