@@ -8,9 +8,11 @@
 //     name; nothing else (no TypeError, RangeError, out-of-memory);
 //   - it never asks the index about an id outside 0 … nItems − 1 (an out-of-bounds read);
 //   - a graph it accepts is whole: offsets from 0 to the edge count, never backwards, every
-//     neighbour an item of the index (never a hole), holes without neighbours.
+//     neighbour an item of the index (never a hole), holes without neighbours;
+//   - the index opened with it (fromBuffer(…, { graph })) answers queries through it with at most
+//     n unique ids, each an item (never a hole, never outside the items), one distance per id.
 // Hangs are caught by Jazzer's per-input timeout (fuzz/run.mjs sets it).
-import { AnnoyFormatError, AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/index.ts';
+import { AnnoyError, AnnoyFormatError, AnnoyIndex, type MetricName } from '../../packages/annoy-ts/src/index.ts';
 import { crc32Portable } from '../../packages/annoy-ts/src/formats/checksum.ts';
 import type { Graph } from '../../packages/annoy-ts/src/graph/build.ts';
 import { parseGraph, serializeGraph, type GraphOwner } from '../../packages/annoy-ts/src/graph/format.ts';
@@ -84,7 +86,7 @@ export function checkGraphBytes(data: Uint8Array): void {
   const input = bytesOf(data);
   const all = graphFixtures();
   const first = input[0] ?? 0;
-  const { owner } = all[(first & 0x3f) % all.length];
+  const { owner, label } = all[(first & 0x3f) % all.length];
   const bytes = input.slice(1);
   if (first & RESEAL) reseal(bytes, first & SET_OWNER ? owner.annBytes : null);
   const graph = only([AnnoyFormatError], 'parseGraph', () => {
@@ -107,6 +109,27 @@ export function checkGraphBytes(data: Uint8Array): void {
     if (hi > lo && !owner.present(v)) violation(`accepted neighbours for the hole ${v}`);
     for (let e = lo; e < hi; e++) if (!owner.present(neighbours[e])) violation(`accepted neighbour ${neighbours[e]} of item ${v}, a hole`);
   }
+  queryThrough(owner, label, bytes);
+}
+
+/** Opens the index with the accepted graph and checks the answers of queries that walk it. */
+function queryThrough(owner: GraphOwner, label: string, bytes: Uint8Array): void {
+  const index = only([AnnoyError], `fromBuffer ${label} with an accepted graph`, () => AnnoyIndex.fromBuffer(owner.annBytes, owner.f, owner.metric, { graph: bytes }));
+  if (!index) violation(`${label}: parseGraph accepted the graph, fromBuffer refused it`);
+  if (!index.hasGraph()) violation(`${label}: fromBuffer with an accepted graph has no graph`);
+  const first = [...Array(owner.nItems).keys()].find((id) => owner.present(id))!;
+  const vector = index.getItemVector(first);
+  for (const n of [1, 3, owner.nItems + 2]) {
+    for (const searchK of [-1, 1, 50]) {
+      const answers = [index.getNnsByItem(first, n, searchK, true), index.getNnsByVector(vector, n, searchK, true)];
+      for (const { ids, distances } of answers) {
+        if (ids.length > n || distances.length !== ids.length) violation(`${label}: n = ${n}, searchK = ${searchK}: ${ids.length} ids, ${distances.length} distances`);
+        if (new Set(ids).size !== ids.length) violation(`${label}: repeated ids ${ids.join(',')}`);
+        for (const id of ids) if (!owner.present(id)) violation(`${label}: the walk returned ${id}, not an item`);
+      }
+    }
+  }
+  index.unload();
 }
 
 /** Rewrites the checksums (and, given `annBytes`, the .ann length and CRC-32) of a mutated file long enough to have them. */
