@@ -276,6 +276,34 @@ describe('structure behind valid checksums (a buggy or hostile writer)', () => {
   });
 });
 
+describe('odd but harmless lists', () => {
+  it('self-loops and repeated neighbours: refused, or (when accepted) queries through the graph still return unique items', () => {
+    const { graph, owner, bytes } = base;
+    const first = base.ids[0], second = base.ids[1];
+    const odd = edited(bytes, (v) => {
+      v.setInt32(neighbourAt(graph, graph.offsets[first]), first, true); // item → itself
+      v.setInt32(neighbourAt(graph, graph.offsets[second]), graph.neighbours[graph.offsets[second] + 1], true); // the same neighbour twice
+    });
+    let index: AnnoyIndex;
+    try {
+      index = AnnoyIndex.fromBuffer(owner.annBytes, owner.f, owner.metric, { graph: odd });
+    } catch (e) {
+      expect(e).toBeInstanceOf(AnnoyFormatError);
+      return;
+    }
+    expect(index.hasGraph()).toBe(true);
+    for (const id of base.ids.slice(0, 10)) {
+      for (const searchK of [-1, 40]) {
+        const { ids, distances } = index.getNnsByItem(id, 8, searchK, true);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(distances).toHaveLength(ids.length);
+        for (const u of ids) expect(owner.present(u)).toBe(true);
+        expect(ids[0]).toBe(id);
+      }
+    }
+  });
+});
+
 describe('random damage', () => {
   it('thousands of resealed random edits: each file is refused with a named problem, or parses into a graph whose every id is an item', () => {
     const rng = new Rng(2026);
