@@ -239,6 +239,15 @@ smoke() (
   else
     echo "  ✗ CLI build failed"; ok=1
   fi
+  # The neighbour graph: build --graph leaves INDEX real Annoy's file, info sees the graph belong, eval compares graph and trees.
+  if "${cli[@]}" build "$fx/vectors.fbin" -o "$out/graph.ann" --metric euclidean --trees 10 --seed 42 --graph --quiet; then
+    cmp -s "$out/graph.ann" "$fx/index.ann" || { echo "  ✗ CLI build --graph: $out/graph.ann differs from real Annoy's $fx/index.ann"; ok=1; }
+    "${cli[@]}" info "$out/graph.ann" --json >"$out/graph-info.json" || ok=1
+    "${cli[@]}" eval "$out/graph.ann" --queries "$fx/queries.fbin" --search-k -1 --min-time 0 --json >"$out/graph-eval.json" || ok=1
+    node smoke/check-cli.mjs graph "$out/graph-info.json" "$out/graph-eval.json" || ok=1
+  else
+    echo "  ✗ CLI build --graph failed"; ok=1
+  fi
   printf 'word,x,y\nnorth,0,1\nsouth,0,-1\neast,1,0\nnortheast,0.7,0.7\n' >"$out/words.csv"
   if "${cli[@]}" build "$out/words.csv" -o "$out/words.ann" --metric angular --trees 2 --quiet; then
     near=$("${cli[@]}" query "$out/words.ann" --label north -k 2 --json) || ok=1
@@ -246,7 +255,7 @@ smoke() (
   else
     echo "  ✗ CLI build from CSV failed"; ok=1
   fi
-  [[ $ok == 0 ]] && echo "CLI (build, query, info, eval, serve) and require(): ok"
+  [[ $ok == 0 ]] && echo "CLI (build, build --graph, query, info, eval, serve) and require(): ok"
   exit $ok
 )
 

@@ -2,6 +2,8 @@
 //   node check-cli.mjs query OUTPUT.jsonl query-k10.json   `query --file queries.fbin --json` = Annoy's answers
 //   node check-cli.mjs info OUTPUT.json info.json          `info --json` = Annoy's f, metric, counts, record size
 //   node check-cli.mjs eval OUTPUT.json                     `eval --search-k -1,all --json`: exact search has recall 1
+//   node check-cli.mjs graph INFO.json EVAL.json            of an index built with --graph: `info --json` says the graph
+//                                                           belongs; `eval --search-k -1 --json` has a graph and a trees row
 import { readFileSync } from 'node:fs';
 import { sameAnswer } from './core.mjs';
 
@@ -28,8 +30,15 @@ if (mode === 'query') {
   if (byDefault?.searchK !== -1 || !(byDefault.recall > 0 && byDefault.recall <= 1)) bad.push(`eval: search_k -1 gave ${JSON.stringify(byDefault)}`);
   if (exact?.searchK !== 'all' || exact.recall !== 1) bad.push(`eval: exact search must have recall 1, got ${JSON.stringify(exact)}`);
   if (!(got.queries > 0)) bad.push(`eval: ${got.queries} queries`);
+} else if (mode === 'graph') {
+  const info = JSON.parse(text);
+  if (info.graph?.belongs !== true || !(info.graph.edges > 0) || !(info.graph.maxDegree > 0)) bad.push(`info: the graph is not reported as attached: ${JSON.stringify(info.graph)}`);
+  const evaluated = JSON.parse(readFileSync(expectedFile, 'utf8'));
+  const [graph, trees] = evaluated.results ?? [];
+  if (evaluated.graph !== true || graph?.method !== 'graph' || trees?.method !== 'trees') bad.push(`eval: expected a graph and a trees row, got ${JSON.stringify(evaluated.results)}`);
+  else if (!(graph.recall >= 0.9)) bad.push(`eval: recall@10 through the graph at search_k -1 is ${graph.recall}, expected ≥ 0.9`);
 } else {
-  bad.push(`unknown mode ${mode} (query, info or eval)`);
+  bad.push(`unknown mode ${mode} (query, info, eval or graph)`);
 }
 for (const line of bad.slice(0, 5)) console.log(`  ✗ CLI ${line}`);
 process.exitCode = bad.length === 0 ? 0 : 1;
