@@ -175,7 +175,7 @@ export class AnnoyIndex {
     if (this.state === 'built') throw new AnnoyStateError('the index is already built (call unbuild() to rebuild it)');
     if (this.state === 'loaded') throw new AnnoyStateError('cannot build a loaded index: it is read-only');
     if (!this.memory || this.nItems === 0) throw new AnnoyStateError('cannot build an index with no items: call addItem() first');
-    const graphOptions = options.graph === undefined || options.graph === false ? null : checkGraphOptions(options.graph);
+    const graphOptions = options.graph === undefined || options.graph === false ? null : checkGraphOptions(options.graph, nJobs);
     const memory = owned(this.memory);
     const started = Date.now();
     const store = memory.store;
@@ -198,7 +198,7 @@ export class AnnoyIndex {
     this.state = 'built';
     this.searcher = null;
     this.dropGraph();
-    if (graphOptions) this.graph = IndexGraph.build(this.policy, store, this.roots, this.nItems, graphOptions);
+    if (graphOptions) this.graph = IndexGraph.build(this.policy, store, this.roots, this.nItems, graphOptions, this.buildPolicy.graphThreading ?? null);
   }
 
   /**
@@ -212,7 +212,7 @@ export class AnnoyIndex {
     if (this.state === 'adding') throw new AnnoyStateError('buildGraph: the index has not been built: call build() or load() first');
     const memory = owned(this.memory!);
     this.dropGraph();
-    this.graph = IndexGraph.build(this.policy, memory.store, this.roots, this.nItems, checked);
+    this.graph = IndexGraph.build(this.policy, memory.store, this.roots, this.nItems, checked, this.buildPolicy.graphThreading ?? null);
   }
 
   /** Whether queries walk a neighbour graph (buildGraph, build(…, { graph }), or a loaded .graph file). */

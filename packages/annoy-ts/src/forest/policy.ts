@@ -1,6 +1,7 @@
 // How build() builds the trees, passed to the index when it is made (as Annoy passes its
 // single- or multi-threaded build policy as a template parameter). The portable index builds in
 // the calling thread; the Node entry passes the worker-thread policy (node/parallel-build.ts).
+import type { GraphThreading } from '../graph/parallel.ts';
 import type { IndexMemory } from '../index-memory.ts';
 import type { Metric } from '../metrics/metric.ts';
 import { Kiss64 } from '../random/kiss64.ts';
@@ -23,6 +24,8 @@ export interface ForestRequest {
 /** @internal Builds the trees into `request.memory.store` (after the items) and returns their roots. */
 export interface BuildPolicy {
   buildForest(request: ForestRequest): number[];
+  /** How a graph build (graph/parallel.ts) runs on several threads; absent: the calling thread alone. */
+  readonly graphThreading?: GraphThreading;
 }
 
 /**

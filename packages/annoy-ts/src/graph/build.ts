@@ -3,6 +3,7 @@ import { DistanceKind } from '../kernels/kernels.ts';
 import type { Metric } from '../metrics/metric.ts';
 import type { Records } from '../records.ts';
 import { buildKernels, type BuildKernels } from './kernels.ts';
+import { BuildThreads, OP, type GraphThreadStarter, type ThreadRegions } from './parallel.ts';
 import { graphSpace } from './space.ts';
 
 /** How the graph is built (see README "Graph search" for how the defaults were chosen). */
@@ -32,6 +33,7 @@ export interface BuildStats {
   updates: number[];
   seconds: { copy: number; init: number; descent: number; prune: number };
   buildMemoryBytes: number;
+  threads: number;
   /** Of a sample of nodes, the share of their true `neighbours` nearest that NN-descent found. */
   knnRecall?: number;
 }
@@ -50,8 +52,8 @@ const B = {
   KEPT: 24, KEPTD: 25, KEPTN: 26, ALPHA: 27, MINDEG: 28, WORDS: 29,
 } as const;
 
-/** Nodes per join step: the step's updates are computed from one state of the heaps, then applied. */
-const JOIN_STEP = 256;
+/** Nodes per join step: the step's updates are computed from one state of the heaps, then applied (the same steps for any number of threads). */
+const JOIN_STEP = 512;
 
 /** Hands out 16-byte aligned regions of the build memory. */
 class Layout {
@@ -79,6 +81,7 @@ class Layout {
  */
 export function buildGraph(
   metric: Metric, store: Records, roots: readonly number[], nItems: number, params: GraphBuildParams, stats?: BuildStats,
+  threading?: { threads: number; start: GraphThreadStarter } | null,
 ): Graph {
   const t0 = now();
   const space = graphSpace(metric, store, 0);
@@ -111,16 +114,23 @@ export function buildGraph(
   L.top = heapsAt;
   const revOff = L.take(4 * (n + 1)), revIds = L.take(4 * n * degree), revDs = L.take(4 * n * degree);
   L.top = Math.max(heapsEnd, samplesEnd, prunedEnd, L.top);
-  const joinSet = 4 * (cap + rcap);
   const m = 2 * (cap + rcap);
   const pairsPerNode = (m * (m - 1)) / 2;
   const leafSize = Math.max(2, params.leafSize);
-  const bufTriples = Math.max(JOIN_STEP * pairsPerNode, (leafSize * (leafSize - 1)) / 2, 1);
-  const buf = L.take(12 * bufTriples);
-  const mark = L.take(4 * n);
-  const set = L.take(4 * Math.max(joinSet, m));
   const mergeCap = 4 * degree + 16;
-  const scratch = L.take(Math.max(8 * K + 8, 8 * cap, 8 * mergeCap + 8 * degree, 8 * leafSize));
+  const threads = Math.max(1, Math.min(threading?.threads ?? 1, 64, Math.ceil(n / 1024)));
+  const regions: ThreadRegions[] = [];
+  for (let t = 0; t < threads; t++) {
+    // Room for the updates of this thread's piece of a join step at worst; thread 0 also compares leaves.
+    const triples = Math.max((Math.ceil(JOIN_STEP / threads) + 1) * pairsPerNode, t === 0 ? (Math.max(leafSize, K + 1) ** 2) / 2 : 0, 1);
+    regions.push({
+      buf: L.take(12 * triples),
+      mark: L.take(4 * n),
+      set: L.take(4 * m),
+      scratch: L.take(Math.max(8 * K + 8, 8 * cap, 8 * mergeCap + 8 * degree, 8 * leafSize)),
+    });
+  }
+  const { buf, scratch } = regions[0];
   const k = buildKernels(L.top);
   if (!k) throw new AnnoyStateError('building a graph needs WebAssembly, which this runtime does not provide (the graph can still be searched here once built elsewhere)');
   const { i32, u32, f32, u8 } = k.views();
@@ -180,26 +190,33 @@ export function buildGraph(
   forEachLeaf(metric, store, roots, n, present, splitter);
   fillShortLists(k, block, n, K, present, params.seed, i32, hids, buf, scratch);
   const t2 = now();
+  let t3 = t2;
 
-  // 2. NN-descent.
-  const updatesPerRound: number[] = [];
-  for (let round = 1; round <= params.rounds; round++) {
-    i32[(block >>> 2) + B.ROUND] = round;
-    k.exports.buildSampleForward(block, 0, n, scratch);
-    k.exports.buildSampleReverse(block, 0, 1);
-    let updates = 0;
-    for (let lo = 0; lo < n; lo += JOIN_STEP) {
-      const found = k.exports.buildJoin(block, lo, Math.min(n, lo + JOIN_STEP), buf, mark, set);
-      updates += k.exports.buildApply(block, buf, found, 0, 1);
+  // 2. NN-descent (and from here on, every thread takes part).
+  const pool = new BuildThreads(k.exports, block, regions, k.memory, k.module, threads > 1 ? threading!.start : null);
+  try {
+    const updatesPerRound: number[] = [];
+    for (let round = 1; round <= params.rounds; round++) {
+      i32[(block >>> 2) + B.ROUND] = round;
+      pool.run(OP.SAMPLE_FORWARD, [0, n]);
+      pool.run(OP.SAMPLE_REVERSE, []);
+      let updates = 0;
+      for (let lo = 0; lo < n; lo += JOIN_STEP) {
+        const counts = pool.run(OP.JOIN, [lo, Math.min(n, lo + JOIN_STEP)]);
+        for (const u of pool.run(OP.APPLY, counts)) updates += u;
+      }
+      updatesPerRound.push(updates);
+      if (updates <= params.delta * n * K) break;
     }
-    updatesPerRound.push(updates);
-    if (updates <= params.delta * n * K) break;
-  }
-  const t3 = now();
-  if (stats) stats.knnRecall = sampleKnnRecall(k, block, n, K, present, hids, i32, f32, scratch, leafSize);
+    t3 = now();
+    if (stats) {
+      stats.rounds = updatesPerRound.length;
+      stats.updates = updatesPerRound;
+      stats.knnRecall = sampleKnnRecall(k, block, n, K, present, hids, i32, f32, scratch, leafSize);
+    }
 
-  // 3. Forward pruning.
-  k.exports.buildPrune(block, 0, n, scratch);
+    // 3. Forward pruning.
+    pool.run(OP.PRUNE, [0, n]);
   // 4. Reverse edges (counting sort by target), merged and pruned again.
   const ro = revOff >>> 2;
   u32.fill(0, ro, ro + n + 1);
@@ -218,7 +235,10 @@ export function buildGraph(
       f32[(revDs >>> 2) + at] = f32[dw + t];
     }
   }
-  k.exports.buildMerge(block, 0, n, revOff, revIds, revDs, outIds, outN, mark, scratch, mergeCap);
+    pool.run(OP.MERGE, [0, n, revOff, revIds, revDs, outIds, outN, mergeCap]);
+  } finally {
+    pool.close();
+  }
   const offsets = new Uint32Array(n + 1);
   for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v] + i32[(outN >>> 2) + v];
   const neighbours = new Int32Array(offsets[n]);
@@ -229,8 +249,7 @@ export function buildGraph(
   const t4 = now();
   if (stats) {
     stats.leafPairs = leafPairs;
-    stats.rounds = updatesPerRound.length;
-    stats.updates = updatesPerRound;
+    stats.threads = threads;
     stats.seconds = { copy: (t1 - t0) / 1000, init: (t2 - t1) / 1000, descent: (t3 - t2) / 1000, prune: (t4 - t3) / 1000 };
     stats.buildMemoryBytes = L.top;
   }

@@ -9,17 +9,18 @@ import type { Arena, Records } from '../records.ts';
 import type { Refinement, SearchResult } from '../search/search.ts';
 import { buildGraph, type Graph, type GraphBuildParams } from './build.ts';
 import { parseGraph, serializeGraph } from './format.ts';
+import type { GraphThreading } from './parallel.ts';
 import { allocateGraphWorkspace, EF_MAX, GraphSearcher, placeGraph, type GraphWorkspace, type PlacedGraph } from './search.ts';
 
 /** Options of build(…, { graph }) and buildGraph(): how the neighbour graph is built. */
 export interface GraphOptions {
   /** Most neighbours an item keeps (default 32). More: better recall at high searchK, a larger .graph. */
   degree?: number;
-  /** Neighbours per item NN-descent refines before pruning (default 32). */
+  /** Neighbours per item NN-descent refines before pruning (default 40). */
   neighbours?: number;
-  /** NN-descent's sample per item and round (default 24). */
+  /** NN-descent's sample per item and round (default 32). */
   candidates?: number;
-  /** Most NN-descent rounds (default 14). */
+  /** Most NN-descent rounds (default 20; it stops once a round changes little). */
   rounds?: number;
   /** Pruning: 1 is the relative-neighbourhood rule; larger keeps more long edges (default 1.15). */
   alpha?: number;
@@ -33,18 +34,24 @@ export interface GraphOptions {
    * f bytes per item of memory (computed when the graph is attached, never stored).
    */
   quantize?: boolean;
+  /**
+   * Threads that build the graph (the Node entry: this one and nJobs − 1 workers; -1: all cores
+   * when the index is large enough). In build(…, { graph }) it defaults to build()'s nJobs. The
+   * graph is the same for every nJobs.
+   */
+  nJobs?: number;
 }
 
 /** The defaults, chosen by measurement on GloVe-100 and Fashion-MNIST (README "Graph search"). */
 export const GRAPH_DEFAULTS: Required<GraphOptions> = {
-  degree: 32, neighbours: 32, candidates: 24, rounds: 14, alpha: 1.15, minDegree: 16, seed: 1, quantize: true,
+  degree: 32, neighbours: 40, candidates: 32, rounds: 20, alpha: 1.15, minDegree: 16, seed: 1, quantize: true, nJobs: -1,
 };
 const LEAF_SIZE = 48;
 const DELTA = 0.001;
 
 /** Checks buildGraph()'s options (undefined: the defaults). */
-export function checkGraphOptions(options: unknown): Required<GraphOptions> {
-  if (options === undefined || options === true) return { ...GRAPH_DEFAULTS };
+export function checkGraphOptions(options: unknown, nJobs = GRAPH_DEFAULTS.nJobs): Required<GraphOptions> {
+  if (options === undefined || options === true) return { ...GRAPH_DEFAULTS, nJobs };
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new AnnoyArgumentError(`graph options must be an object (or true), got ${describe(options)}`);
   }
@@ -54,7 +61,7 @@ export function checkGraphOptions(options: unknown): Required<GraphOptions> {
       throw new AnnoyArgumentError(`unknown graph option ${describe(key)}; expected ${Object.keys(GRAPH_DEFAULTS).join(', ')}`);
     }
   }
-  const out = { ...GRAPH_DEFAULTS };
+  const out = { ...GRAPH_DEFAULTS, nJobs };
   const int = (key: 'degree' | 'neighbours' | 'candidates' | 'rounds' | 'minDegree', lo: number, hi: number) => {
     const v = given[key];
     if (v === undefined) return;
@@ -79,6 +86,13 @@ export function checkGraphOptions(options: unknown): Required<GraphOptions> {
       throw new AnnoyArgumentError(`graph option seed must be an integer from 0 to 2^32 − 1, got ${describe(s)}`);
     }
     out.seed = s;
+  }
+  if (given.nJobs !== undefined) {
+    const j = given.nJobs;
+    if (j !== -1 && (typeof j !== 'number' || !Number.isInteger(j) || j < 1)) {
+      throw new AnnoyArgumentError(`graph option nJobs must be a positive integer or -1 (all cores), got ${describe(j)}`);
+    }
+    out.nJobs = j;
   }
   if (given.quantize !== undefined) {
     if (typeof given.quantize !== 'boolean') throw new AnnoyArgumentError(`graph option quantize must be a boolean, got ${describe(given.quantize)}`);
@@ -113,12 +127,15 @@ export class IndexGraph {
   private constructor(readonly placed: PlacedGraph, private readonly arena: Arena) {}
 
   /** Builds the graph of the items of `store` (the trees at `roots` give the first candidates) and places it. */
-  static build(metric: Metric, store: Records, roots: readonly number[], nItems: number, options: Required<GraphOptions>): IndexGraph {
+  static build(
+    metric: Metric, store: Records, roots: readonly number[], nItems: number, options: Required<GraphOptions>, threading: GraphThreading | null = null,
+  ): IndexGraph {
     const params: GraphBuildParams = {
       degree: options.degree, neighbours: options.neighbours, candidates: options.candidates, rounds: options.rounds, delta: DELTA,
       alpha: options.alpha, minDegree: options.minDegree, leafSize: LEAF_SIZE, seed: options.seed,
     };
-    const graph = buildGraph(metric, store, roots, nItems, params);
+    const threads = threading ? threading.threads(options.nJobs, nItems * metric.f) : 1;
+    const graph = buildGraph(metric, store, roots, nItems, params, undefined, threads > 1 ? { threads, start: threading!.start } : null);
     return new IndexGraph(placeGraph(metric, store, graph, options.quantize), store.arena);
   }
 

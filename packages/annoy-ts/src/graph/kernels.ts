@@ -33,9 +33,16 @@ export interface BuildExports {
 
 export interface BuildKernels {
   readonly memory: WasmMemory;
+  /** The compiled module (worker threads instantiate it over the same memory). */
+  readonly module: object;
   readonly exports: BuildExports;
   /** Views of the build memory (it never grows after creation). */
   views(): { i32: Int32Array; u32: Uint32Array; f32: Float32Array; u8: Uint8Array };
+}
+
+/** In a worker thread: the build's kernels over a build memory another thread made (buildKernels). */
+export function attachBuildKernels(memory: WasmMemory, module: object): BuildExports {
+  return new (WASM as WasmApi).Instance(module, { env: { memory } }).exports as BuildExports;
 }
 
 interface WasmMemoryApi {
@@ -63,6 +70,7 @@ export function buildKernels(bytes: number): BuildKernels | null {
   const exports = new api.Instance(module, { env: { memory } }).exports as BuildExports;
   return {
     memory,
+    module,
     exports,
     views: () => {
       const b = memory.buffer;

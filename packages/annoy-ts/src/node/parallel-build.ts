@@ -10,6 +10,7 @@ import { describeRecords } from '../threads/regions.ts';
 import {
   abortBuild, Aborted, CONTROL, runBuilder, SCHEDULE, type BuildFaults, type BuildWorkerData, type BuildWorkerResult, type SpilledTree,
 } from './build-share.ts';
+import { graphWorkerThreads } from './graph-workers.ts';
 import { startWorker } from './workers.ts';
 
 /** Below this much work (items × dimension × trees), starting workers costs more than it saves. */
@@ -30,6 +31,7 @@ export function workerThreadBuildWith(faults: BuildFaults): BuildPolicy {
       const threads = buildThreads(request);
       return threads > 1 ? buildForestInParallel(request, threads, faults) : callingThreadBuild.buildForest(request);
     },
+    graphThreading: graphWorkerThreads,
   };
 }
 
