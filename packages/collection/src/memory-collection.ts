@@ -208,9 +208,24 @@ export class MemoryCollection {
     }
     if (header.format !== FORMAT) bad(`format ${describe(header.format)}`);
     if (header.version !== VERSION) bad(`version ${describe(header.version)}; this annoy-ts reads version ${VERSION}`);
-    const c = new MemoryCollection({
-      f: header.f, metric: header.metric, trees: header.trees, seed: BigInt(header.seed), autoCompact: header.autoCompact, maxAttributesLength: header.maxAttributesLength,
+    const count = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+    if (!Array.isArray(header.segments) || header.segments.length > 2) bad('the segment list is malformed');
+    header.segments.forEach((h, j) => {
+      if (h === null || typeof h !== 'object' || !['base', 'delta'].includes(h.kind)) bad(`segment ${j} is malformed`);
+      if (!count(h.nItems) || !count(h.byteLength)) bad(`segment ${j} has a bad size`);
     });
+    if (header.segments.length === 2 && (header.segments[0]!.kind !== 'base' || header.segments[1]!.kind !== 'delta')) bad('the segments are not a base and a delta');
+    if (!count(header.memtableRows) || !count(header.itemsLength) || !count(header.nextId) || typeof header.seed !== 'string' || !/^\d+$/.test(header.seed)) {
+      bad('a header field is malformed');
+    }
+    let c: MemoryCollection;
+    try {
+      c = new MemoryCollection({
+        f: header.f, metric: header.metric, trees: header.trees, seed: BigInt(header.seed), autoCompact: header.autoCompact, maxAttributesLength: header.maxAttributesLength,
+      });
+    } catch (cause) {
+      throw new AnnoyFormatError(`not a MemoryCollection export (toBytes): ${(cause as Error).message}`, { cause });
+    }
     let at = pad8(16 + headerLength);
     const take = (n: number): Uint8Array => {
       if (!Number.isSafeInteger(n) || n < 0 || at + n > body) bad('a section runs past the end');
@@ -220,7 +235,13 @@ export class MemoryCollection {
     };
     const f = c.f;
     const loaded = header.segments.map((h) => {
-      const index = AnnoyIndex.fromBuffer(take(h.byteLength), f, c.metric);
+      let index: AnnoyIndex;
+      try {
+        index = AnnoyIndex.fromBuffer(take(h.byteLength), f, c.metric);
+      } catch (cause) {
+        if (cause instanceof AnnoyFormatError && cause.message.startsWith('not a MemoryCollection')) throw cause;
+        throw new AnnoyFormatError(`not a MemoryCollection export (toBytes): its ${h.kind} index: ${(cause as Error).message}`, { cause });
+      }
       const ids = new Float64Array(take(8 * h.nItems).buffer);
       const live = take(h.nItems);
       if (index.getNItems() !== h.nItems) bad(`a segment holds ${index.getNItems()} items, its header says ${h.nItems}`);
@@ -238,8 +259,17 @@ export class MemoryCollection {
     }
     const s = c.#state;
     const byId = new Map<number, ItemInfo>();
-    for (const [id, key, attributes] of items) {
-      const info: ItemInfo = { id, key, attributes: attributes === null ? null : parseAttributes(attributes) };
+    if (!Array.isArray(items)) bad('the item list is not an array');
+    for (const entry of items) {
+      if (!Array.isArray(entry) || entry.length !== 3 || !count(entry[0]) || !(typeof entry[1] === 'string' || Number.isSafeInteger(entry[1]))) bad('an item entry is malformed');
+      const [id, key, attributes] = entry;
+      let parsed = null;
+      try {
+        parsed = attributes === null ? null : parseAttributes(attributes);
+      } catch {
+        bad(`the attributes of key ${describe(key)} are not JSON`);
+      }
+      const info: ItemInfo = { id, key, attributes: parsed };
       byId.set(id, info);
       s.keyMap.set(key, info);
     }
