@@ -81,6 +81,18 @@ describe('the graph of an index', () => {
     expect(b.toGraphBuffer()).not.toEqual(bytes);
   });
 
+  it('the same graph for every nJobs (worker threads); build()\'s onProgress hears the graph\'s stages', () => {
+    const a = withHoles('euclidean', 16, 3000).index;
+    a.build(3, 1, { graph: { nJobs: 1 } });
+    const b = withHoles('euclidean', 16, 3000).index;
+    const stages: { stage: string; done: number; total: number }[] = [];
+    b.build(3, 1, { graph: { nJobs: 2 }, onProgress: (p) => void (p.graph && stages.push(p.graph)) });
+    expect(b.toGraphBuffer()).toEqual(a.toGraphBuffer());
+    expect([...new Set(stages.map((p) => p.stage))]).toEqual(['leaves', 'descent', 'pruning']);
+    expect(stages.at(-1)).toEqual({ stage: 'pruning', done: 2, total: 2 });
+    for (const p of stages) expect(p.done).toBeLessThanOrEqual(p.total);
+  });
+
   it('round trip through bytes: fromBuffer(…, { graph }) answers like the index that built it', () => {
     for (const metric of METRICS) {
       const f = metric === 'hamming' ? 70 : 20;

@@ -180,7 +180,11 @@ export class AnnoyIndex {
     const started = Date.now();
     const store = memory.store;
     const log = this.isVerbose ? (p: BuildProgress) => {
-      if (p.placed === p.items) console.error(`annoy-ts: built tree ${p.trees}${p.nTrees > 0 ? ` of ${p.nTrees}` : ''} (${store.count} records, ${Date.now() - started} ms)`);
+      if (p.graph) {
+        if (p.graph.done === p.graph.total) console.error(`annoy-ts: graph ${p.graph.stage} done (${Date.now() - started} ms)`);
+      } else if (p.placed === p.items) {
+        console.error(`annoy-ts: built tree ${p.trees}${p.nTrees > 0 ? ` of ${p.nTrees}` : ''} (${store.count} records, ${Date.now() - started} ms)`);
+      }
     } : undefined;
     const listener = options.onProgress && log
       ? (p: BuildProgress) => { log(p); options.onProgress!(p); }
@@ -198,7 +202,9 @@ export class AnnoyIndex {
     this.state = 'built';
     this.searcher = null;
     this.dropGraph();
-    if (graphOptions) this.graph = IndexGraph.build(this.policy, store, this.roots, this.nItems, graphOptions, this.buildPolicy.graphThreading ?? null);
+    // build()'s listener hears the graph's progress too (unless the graph options name their own).
+    if (graphOptions && !graphOptions.onProgress && listener) graphOptions.onProgress = listener;
+    if (graphOptions) this.graph = IndexGraph.build(this.policy, store, this.roots, this.nItems, graphOptions, this.buildPolicy.graphThreading ?? null, nTrees);
   }
 
   /**

@@ -11,6 +11,12 @@ export interface BuildProgress {
   /** Items placed into leaves of the tree under construction, out of `items`. */
   readonly placed: number;
   readonly items: number;
+  /**
+   * While the neighbour graph is built (after the trees, which are then all done): its stage and
+   * how far along it is, `done` of `total` steps (NN-descent's total assumes every round runs; it
+   * may stop earlier).
+   */
+  readonly graph?: { readonly stage: 'leaves' | 'descent' | 'pruning'; readonly done: number; readonly total: number };
 }
 
 export type ProgressListener = (progress: BuildProgress) => void;

@@ -82,6 +82,7 @@ class Layout {
 export function buildGraph(
   metric: Metric, store: Records, roots: readonly number[], nItems: number, params: GraphBuildParams, stats?: BuildStats,
   threading?: { threads: number; start: GraphThreadStarter } | null,
+  onProgress?: (stage: 'leaves' | 'descent' | 'pruning', done: number, total: number) => void,
 ): Graph {
   const t0 = now();
   const space = graphSpace(metric, store, 0);
@@ -187,7 +188,7 @@ export function buildGraph(
     }
   };
   const splitter = makeSplitter(params.seed, leafSize, distancesFrom, compare);
-  forEachLeaf(metric, store, roots, n, present, splitter);
+  forEachLeaf(metric, store, roots, n, present, splitter, (tree) => onProgress?.('leaves', tree, roots.length));
   fillShortLists(k, block, n, K, present, params.seed, i32, hids, buf, scratch);
   const t2 = now();
   let t3 = t2;
@@ -201,10 +202,13 @@ export function buildGraph(
       pool.run(OP.SAMPLE_FORWARD, [0, n]);
       pool.run(OP.SAMPLE_REVERSE, []);
       let updates = 0;
-      for (let lo = 0; lo < n; lo += JOIN_STEP) {
+      const steps = Math.ceil(n / JOIN_STEP);
+      for (let lo = 0, step = 0; lo < n; lo += JOIN_STEP, step++) {
         const counts = pool.run(OP.JOIN, [lo, Math.min(n, lo + JOIN_STEP)]);
         for (const u of pool.run(OP.APPLY, counts)) updates += u;
+        if (onProgress && (step & 63) === 63) onProgress('descent', (round - 1) * steps + step + 1, params.rounds * steps);
       }
+      onProgress?.('descent', round * steps, params.rounds * steps);
       updatesPerRound.push(updates);
       if (updates <= params.delta * n * K) break;
     }
@@ -216,7 +220,9 @@ export function buildGraph(
     }
 
     // 3. Forward pruning.
+    onProgress?.('pruning', 0, 2);
     pool.run(OP.PRUNE, [0, n]);
+    onProgress?.('pruning', 1, 2);
   // 4. Reverse edges (counting sort by target), merged and pruned again.
   const ro = revOff >>> 2;
   u32.fill(0, ro, ro + n + 1);
@@ -236,6 +242,7 @@ export function buildGraph(
     }
   }
     pool.run(OP.MERGE, [0, n, revOff, revIds, revDs, outIds, outN, mergeCap]);
+    onProgress?.('pruning', 2, 2);
   } finally {
     pool.close();
   }
@@ -297,7 +304,7 @@ function fillShortLists(
  */
 function forEachLeaf(
   metric: Metric, store: Records, roots: readonly number[], nItems: number, present: Uint8Array,
-  visit: (items: Int32Array, count: number) => void,
+  visit: (items: Int32Array, count: number) => void, treeDone?: (trees: number) => void,
 ): void {
   const i32 = store.arena.i32, cw = metric.childrenWord, K = metric.leafCapacity;
   const stamp = new Int32Array(nItems);
@@ -326,6 +333,7 @@ function forEachLeaf(
       }
       visit(items, m);
     }
+    treeDone?.(roots.indexOf(root) + 1);
   }
 }
 

@@ -3,6 +3,7 @@
 // holds one IndexGraph (or none) and asks it; nothing here knows about files.
 import { AnnoyArgumentError } from '../errors.ts';
 import { crc32Portable, type Crc32 } from '../formats/checksum.ts';
+import type { ProgressListener } from '../forest/forest.ts';
 import { describe } from '../metrics/index.ts';
 import type { Metric } from '../metrics/metric.ts';
 import type { Arena, Records } from '../records.ts';
@@ -40,29 +41,38 @@ export interface GraphOptions {
    * graph is the same for every nJobs.
    */
   nJobs?: number;
+  /** Called as the graph is built (synchronously): see BuildProgress.graph. */
+  onProgress?: ProgressListener;
 }
 
 /** The defaults, chosen by measurement on GloVe-100 and Fashion-MNIST (README "Graph search"). */
-export const GRAPH_DEFAULTS: Required<GraphOptions> = {
+export const GRAPH_DEFAULTS: Required<Omit<GraphOptions, 'onProgress'>> = {
   degree: 32, neighbours: 40, candidates: 32, rounds: 20, alpha: 1.15, minDegree: 16, seed: 1, quantize: true, nJobs: -1,
 };
+
+/** Graph options checked and completed with the defaults. */
+export type CheckedGraphOptions = Required<Omit<GraphOptions, 'onProgress'>> & Pick<GraphOptions, 'onProgress'>;
 const LEAF_SIZE = 48;
 const DELTA = 0.001;
 
 /** Checks buildGraph()'s options (undefined: the defaults). */
-export function checkGraphOptions(options: unknown, nJobs = GRAPH_DEFAULTS.nJobs): Required<GraphOptions> {
+export function checkGraphOptions(options: unknown, nJobs = GRAPH_DEFAULTS.nJobs): CheckedGraphOptions {
   if (options === undefined || options === true) return { ...GRAPH_DEFAULTS, nJobs };
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new AnnoyArgumentError(`graph options must be an object (or true), got ${describe(options)}`);
   }
   const given = options as Record<string, unknown>;
   for (const key of Object.keys(given)) {
-    if (!Object.hasOwn(GRAPH_DEFAULTS, key)) {
+    if (!Object.hasOwn(GRAPH_DEFAULTS, key) && key !== 'onProgress') {
       throw new AnnoyArgumentError(`unknown graph option ${describe(key)}; expected ${Object.keys(GRAPH_DEFAULTS).join(', ')}`);
     }
   }
-  const out = { ...GRAPH_DEFAULTS, nJobs };
-  const int = (key: 'degree' | 'neighbours' | 'candidates' | 'rounds' | 'minDegree', lo: number, hi: number) => {
+  const out: CheckedGraphOptions = { ...GRAPH_DEFAULTS, nJobs };
+  if (given.onProgress !== undefined) {
+    if (typeof given.onProgress !== 'function') throw new AnnoyArgumentError(`graph option onProgress must be a function, got ${describe(given.onProgress)}`);
+    out.onProgress = given.onProgress as ProgressListener;
+  }
+  const int = (key: 'degree' | 'neighbours' | 'candidates' | 'rounds' | 'minDegree', lo: number, hi: number): void => {
     const v = given[key];
     if (v === undefined) return;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
@@ -128,14 +138,19 @@ export class IndexGraph {
 
   /** Builds the graph of the items of `store` (the trees at `roots` give the first candidates) and places it. */
   static build(
-    metric: Metric, store: Records, roots: readonly number[], nItems: number, options: Required<GraphOptions>, threading: GraphThreading | null = null,
+    metric: Metric, store: Records, roots: readonly number[], nItems: number, options: CheckedGraphOptions, threading: GraphThreading | null = null,
+    nTrees = roots.length,
   ): IndexGraph {
     const params: GraphBuildParams = {
       degree: options.degree, neighbours: options.neighbours, candidates: options.candidates, rounds: options.rounds, delta: DELTA,
       alpha: options.alpha, minDegree: options.minDegree, leafSize: LEAF_SIZE, seed: options.seed,
     };
     const threads = threading ? threading.threads(options.nJobs, nItems * metric.f) : 1;
-    const graph = buildGraph(metric, store, roots, nItems, params, undefined, threads > 1 ? { threads, start: threading!.start } : null);
+    const report = options.onProgress;
+    const graph = buildGraph(
+      metric, store, roots, nItems, params, undefined, threads > 1 ? { threads, start: threading!.start } : null,
+      report && ((stage, done, total) => report({ trees: roots.length, nTrees, placed: nItems, items: nItems, graph: { stage, done, total } })),
+    );
     return new IndexGraph(placeGraph(metric, store, graph, options.quantize), store.arena);
   }
 
