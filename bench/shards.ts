@@ -29,7 +29,7 @@ import { cacheDir } from '../datasets/paths.ts';
 const { values } = parseArgs({ options: {
   part: { type: 'string', default: 'all' }, queries: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' },
   trees: { type: 'string', default: '10' }, items: { type: 'string', default: '10000000' }, 'big-queries': { type: 'string', default: '200' },
-  'search-k': { type: 'string', default: '10000,100000' }, dir: { type: 'string' },
+  'search-k': { type: 'string', default: '10000,100000' }, dir: { type: 'string' }, open: { type: 'string', default: 'sync' },
 } });
 const cores = availableParallelism();
 const SEED = 42;
@@ -395,25 +395,31 @@ async function bigPart(): Promise<void> {
     writeFileSync(buildFile, JSON.stringify(build, null, 2));
   }
 
-  // 3. Open and query in a fresh process: its RSS is the index's.
-  const child = fork(fileURLToPath(import.meta.url), ['--part', 'big-query', '--dir', cache, '--big-queries', String(nQueries), '--search-k', searchKs.join(',')], {
-    execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const measured = await new Promise<QueryPhase>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as QueryPhase));
+  // 3. Open and query in a fresh process: its RSS is the index's. Then, in another fresh process,
+  // only the time openAsync takes (shards read and checked on worker threads).
+  const phase = (open: 'sync' | 'async', queries: boolean) => new Promise<QueryPhase>((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [
+      '--part', 'big-query', '--dir', cache, '--big-queries', String(nQueries), '--search-k', queries ? searchKs.join(',') : '', '--open', open,
+    ], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    child.once('message', (m) => {
+      resolve(m as QueryPhase);
+      child.kill();
+    });
     child.once('exit', (code) => reject(new Error(`the query process exited with code ${code}`)));
   });
-  child.kill();
+  const measured = await phase('sync', true);
+  const openedAsync = await phase('async', false);
   const manifest = JSON.parse(readFileSync(join(indexDir, 'manifest.json'), 'utf8')) as { shards: { byteLength: number; nItems: number }[] };
   const fileBytes = readdirSync(indexDir).reduce((s, name) => s + statSync(join(indexDir, name)).size, 0);
   const result = {
     date: new Date().toISOString(), node: process.version, cores, loadavg: loadavg(), nItems, dim, nTrees, noise: NOISE, nQueries,
     groundTruthSeconds: gt.seconds, build, shards: manifest.shards.map((s) => ({ nItems: s.nItems, byteLength: s.byteLength })), fileBytes, ...measured,
+    openAsync: { seconds: openedAsync.openSeconds, rssOpenGiB: openedAsync.rssOpenGiB },
   };
   console.log(`
 ${nItems} × ${dim}, ${nTrees} trees: ${manifest.shards.length} shards, ${(fileBytes / GiB).toFixed(2)} GiB of files (${manifest.shards.map((s) => (s.byteLength / GiB).toFixed(2)).join(' + ')} GiB)
 build on 2 threads: ${f0(build.seconds)} s (of which generating the vectors ${f0(build.generateSeconds)} s; shards ${build.shardSeconds.map(f0).join(' + ')} s); peak RSS ${f2(build.maxRssGiB)} GiB
-open: ${f2(measured.openSeconds)} s; RSS ${f2(measured.rssBeforeGiB)} → ${f2(measured.rssOpenGiB)} GiB (files ${(fileBytes / GiB).toFixed(2)} GiB); after queries ${f2(measured.rssAfterGiB)} GiB
+open: ${f2(measured.openSeconds)} s (openAsync on ${cores} threads: ${f2(openedAsync.openSeconds)} s); RSS ${f2(measured.rssBeforeGiB)} → ${f2(measured.rssOpenGiB)} GiB (files ${(fileBytes / GiB).toFixed(2)} GiB); after queries ${f2(measured.rssAfterGiB)} GiB
 exact ground truth of ${nQueries} queries: ${f0(gt.seconds)} s
 
 | searchK per shard | recall@10 | QPS, 1 thread | QPS, worker pools |
@@ -434,7 +440,7 @@ interface QueryPhase {
 async function bigQueryPhase(): Promise<void> {
   const cache = values.dir!;
   const nQueries = Number(values['big-queries']);
-  const searchKs = values['search-k']!.split(',').map(Number);
+  const searchKs = values['search-k']!.split(',').filter((k) => k !== '').map(Number);
   const ds = await loadBenchDataset('glove-100-angular', { quiet: true });
   const queries = ds.queries.slice(0, nQueries * ds.dim);
   const gt = JSON.parse(readFileSync(join(cache, `gt-q${nQueries}.json`), 'utf8')) as { ids: number[][] };
@@ -442,7 +448,7 @@ async function bigQueryPhase(): Promise<void> {
   (ds as { base?: Float32Array }).base = undefined; // only the queries are needed here
   const rssBeforeGiB = rssGiB();
   let t = performance.now();
-  const index = ShardedIndex.open(join(cache, 'index'));
+  const index = values.open === 'async' ? await ShardedIndex.openAsync(join(cache, 'index')) : ShardedIndex.open(join(cache, 'index'));
   const openSeconds = seconds(t);
   const rssOpenGiB = rssGiB();
   const rows: QueryPhase['rows'] = [];

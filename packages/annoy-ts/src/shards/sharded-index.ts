@@ -450,7 +450,8 @@ async function loadOnThreads(dir: string, manifest: ShardManifest, verifyChecksu
     await Promise.all(Array.from({ length: threads }, (_, w) => new Promise<void>((resolve, reject) => {
       const shards = manifest.shards.map((_, k) => k).filter((k) => k % threads === w);
       const request: OpenRequest = { dir, manifest, shards, verifyChecksum };
-      const worker = startWorker('open-worker', request, undefined, import.meta.url);
+      // startWorker resolves names from src/node (dist/node): this module's worker is one folder over.
+      const worker = startWorker('../shards/open-worker', request);
       workers.push(worker);
       let pending = shards.length;
       worker.on('message', (reply: OpenReply) => {
