@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, AnnoyStateError, attachIndex, kernelInfo, shareIndex, type MetricName,
+  AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, AnnoyStateError, attachIndex, kernelInfo, readGraphHeader, shareIndex, type MetricName,
 } from '../../packages/annoy-ts/src/node/index.ts';
 import { setKernels } from '../../packages/annoy-ts/src/kernels/kernels.ts';
 import { fixturesAvailable, loadFixtures, type Fixture, type QueryFile } from '../helpers/fixtures.ts';
@@ -106,6 +106,25 @@ describe('the graph of an index', () => {
         if ((q * 41 + 1) % 7 !== 3) expect(copy.getNnsByItem(q * 41 + 1, 5)).toEqual(index.getNnsByItem(q * 41 + 1, 5));
       }
     }
+  });
+
+  it('quantize (the int8-code walk) is recorded in the .graph file; either way answers are exact and alike', () => {
+    const { index } = withHoles('angular', 48, 2000, 6);
+    index.build(3, 1, { graph: { quantize: false } });
+    const floats = index.toGraphBuffer();
+    expect(readGraphHeader(floats, 'g').quantized).toBe(false);
+    const copy = AnnoyIndex.fromBuffer(index.toBuffer(), 48, 'angular', { graph: floats });
+    index.buildGraph();
+    expect(readGraphHeader(index.toGraphBuffer(), 'g').quantized).toBe(true);
+    let agree = 0;
+    for (let q = 0; q < 40; q++) {
+      const item = q * 42 + 1; // never a hole (those are ≡ 3 mod 7)
+      const a = index.getNnsByItem(item, 10, 2000, true), b = copy.getNnsByItem(item, 10, 2000, true);
+      agree += recallOf(a.ids, b.ids);
+      // Distances as getDistance reports them, whichever walk found the items.
+      for (const r of [a, b]) r.ids.forEach((id, j) => expect(r.distances[j]).toBe(index.getDistance(item, id)));
+    }
+    expect(agree / 40).toBeGreaterThan(0.97);
   });
 
   it('holes are never in the graph and never returned', () => {

@@ -14,7 +14,7 @@
 //   36  u32      item count (the index's n_items: largest id + 1)
 //   40  u32      edges (neighbour ids in the body)
 //   44  u32      largest degree
-//   48  u32      flags (0)
+//   48  u32      flags: bit 0 = walk on int8 codes of the vectors (GraphOptions.quantize); others 0
 //   52  u32      CRC-32 of the body
 //   56  u32      0
 //   60  u32      CRC-32 of header bytes 0 … 59
@@ -30,6 +30,7 @@ export const GRAPH_MAGIC = 'ATSGRAPH';
 /** Bumped when the layout changes; readers refuse versions they do not know. */
 export const GRAPH_FORMAT_VERSION = 1;
 const HEADER_BYTES = 64;
+const FLAG_QUANTIZED = 1;
 const METRIC_CODES: Record<MetricName, number> = { angular: 0, euclidean: 1, manhattan: 2, dot: 3, hamming: 4 };
 const METRIC_NAMES = Object.keys(METRIC_CODES) as MetricName[];
 
@@ -48,6 +49,8 @@ export interface GraphHeader {
   nItems: number;
   edges: number;
   maxDegree: number;
+  /** Queries walk on int8 codes of the vectors (computed when the graph is attached), re-ranking with the floats. */
+  quantized: boolean;
 }
 
 /** What the graph must belong to. */
@@ -62,7 +65,7 @@ export interface GraphOwner {
 }
 
 /** The bytes of `graph`'s file, for the index whose .ann bytes are `owner.annBytes`. */
-export function serializeGraph(graph: Graph, owner: Omit<GraphOwner, 'present'>, crc32: Crc32 = crc32Portable): Uint8Array {
+export function serializeGraph(graph: Graph, owner: Omit<GraphOwner, 'present'>, crc32: Crc32 = crc32Portable, quantized = false): Uint8Array {
   const n = graph.nItems;
   const edges = graph.offsets[n];
   let maxDegree = 0;
@@ -76,7 +79,7 @@ export function serializeGraph(graph: Graph, owner: Omit<GraphOwner, 'present'>,
   const annLength = owner.annBytes.byteLength;
   const words = [
     GRAPH_FORMAT_VERSION, HEADER_BYTES, annLength % 2 ** 32, Math.floor(annLength / 2 ** 32), crc32(owner.annBytes),
-    METRIC_CODES[owner.metric], owner.f, n, edges, maxDegree, 0, crc32(bytes.subarray(HEADER_BYTES)), 0,
+    METRIC_CODES[owner.metric], owner.f, n, edges, maxDegree, quantized ? FLAG_QUANTIZED : 0, crc32(bytes.subarray(HEADER_BYTES)), 0,
   ];
   words.forEach((w, i) => view.setUint32(8 + 4 * i, w >>> 0, true));
   view.setUint32(60, crc32(bytes.subarray(0, 60)), true);
@@ -98,6 +101,8 @@ export function readGraphHeader(bytes: Uint8Array, name: string, crc32: Crc32 = 
   if (u32(12) !== HEADER_BYTES) fail(`the header says it is ${u32(12)} bytes, expected ${HEADER_BYTES}`);
   const metricCode = u32(28);
   if (metricCode >= METRIC_NAMES.length) fail(`unknown metric code ${metricCode}`);
+  const flags = u32(48);
+  if ((flags & ~FLAG_QUANTIZED) !== 0) fail(`unknown flags 0x${flags.toString(16)} (written by a newer annoy-ts?)`);
   return {
     version,
     annByteLength: u32(16) + u32(20) * 2 ** 32,
@@ -107,6 +112,7 @@ export function readGraphHeader(bytes: Uint8Array, name: string, crc32: Crc32 = 
     nItems: u32(36),
     edges: u32(40),
     maxDegree: u32(44),
+    quantized: (flags & FLAG_QUANTIZED) !== 0,
   };
 }
 
@@ -117,7 +123,7 @@ export function readGraphHeader(bytes: Uint8Array, name: string, crc32: Crc32 = 
  * graph's arrays are views of `bytes` (little-endian, as every runtime annoy-ts runs on), so
  * bytes read into an index's memory are used where they are.
  */
-export function parseGraph(bytes: Uint8Array, owner: GraphOwner, name: string, crc32: Crc32 = crc32Portable): Graph {
+export function parseGraph(bytes: Uint8Array, owner: GraphOwner, name: string, crc32: Crc32 = crc32Portable): Graph & { quantized: boolean } {
   const h = readGraphHeader(bytes, name, crc32);
   const fail = (problem: string): never => {
     throw new AnnoyFormatError(`${name}: ${problem}`);
@@ -143,7 +149,7 @@ export function parseGraph(bytes: Uint8Array, owner: GraphOwner, name: string, c
   const offsets = new Uint32Array(aligned.buffer, aligned.byteOffset + HEADER_BYTES, n + 1);
   const neighbours = new Int32Array(aligned.buffer, aligned.byteOffset + HEADER_BYTES + 4 * (n + 1), h.edges);
   checkGraph({ nItems: n, offsets, neighbours }, owner.present, h.maxDegree, fail);
-  return { nItems: n, offsets, neighbours };
+  return { nItems: n, offsets, neighbours, quantized: h.quantized };
 }
 
 /** Checks a graph's structure (also used on graphs built in memory, in tests). */

@@ -30,9 +30,10 @@ export interface GraphOptions {
   /** Seed of the build's random choices (default 1): the same seed and items give the same graph. */
   seed?: number;
   /**
-   * Walk on int8 codes of the vectors, re-ranking with the float vectors (default true for
-   * angular, euclidean and dot): faster, and the answers' distances are still exact. Costs
-   * f bytes per item of memory (computed when the graph is attached, never stored).
+   * Walk on int8 codes of the vectors, re-ranking the walk's results with the float vectors
+   * (default true; angular, euclidean and dot): 1.5–2× faster queries, answers and distances as
+   * exact as ever, for f bytes per item of memory (the codes are made when the graph is attached,
+   * never stored). Recorded in the .graph file; false keeps memory at the index plus the graph.
    */
   quantize?: boolean;
   /**
@@ -159,7 +160,7 @@ export class IndexGraph {
    * checked against the index whose .ann bytes are `annBytes` (an AnnoyFormatError naming the
    * source and the problem when it does not belong to them or is damaged), and used in place.
    */
-  static read(source: GraphSource, metric: Metric, store: Records, nItems: number, annBytes: Uint8Array, quantize = true): IndexGraph {
+  static read(source: GraphSource, metric: Metric, store: Records, nItems: number, annBytes: Uint8Array): IndexGraph {
     const arena = store.arena;
     let bytes: Uint8Array | null = null;
     source.read((byteLength) => {
@@ -171,7 +172,7 @@ export class IndexGraph {
     const graph = parseGraph(bytes, {
       metric: metric.name, f: metric.f, nItems, annBytes, present: (id) => i32[store.word(id)] === 1,
     }, source.name, source.crc32 ?? crc32Portable);
-    return new IndexGraph(placeGraph(metric, store, graph, quantize), arena);
+    return new IndexGraph(placeGraph(metric, store, graph, graph.quantized), arena);
   }
 
   /** A graph already placed in a memory shared by another thread's index. */
@@ -187,7 +188,7 @@ export class IndexGraph {
     const graph: Graph = {
       nItems, offsets: new Uint32Array(buffer, offsets, nItems + 1), neighbours: new Int32Array(buffer, neighbours, edges),
     };
-    return serializeGraph(graph, { metric: metric.name, f: metric.f, nItems, annBytes }, crc32);
+    return serializeGraph(graph, { metric: metric.name, f: metric.f, nItems, annBytes }, crc32, this.placed.quantize);
   }
 
   /** Reserves a searching thread's workspace (and room for its roots) in the index's memory. */

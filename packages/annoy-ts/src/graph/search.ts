@@ -36,6 +36,8 @@ export interface PlacedGraph {
   readonly inv: number;
   /** Codes for a quantized walk, or null. */
   readonly codes: PlacedCodes | null;
+  /** Whether the graph asks for a quantized walk (recorded in its file, even where codes cannot be made). */
+  readonly quantize: boolean;
 }
 
 /** Whether int8 codes can stand in for the metric's vectors during the walk (inner-product metrics). */
@@ -66,7 +68,7 @@ export function placeGraph(metric: Metric, store: Records, graph: Graph, quantiz
   if (inv) inverseNorms(metric, store, nItems, inv);
   const kernels = graphKernels(arena);
   const codes = quantize && canQuantize(metric) && kernels.quantize ? makeCodes(metric, store, nItems, inv, kernels) : null;
-  return { nItems, edges, maxDegree, offsets, neighbours, inv, codes };
+  return { nItems, edges, maxDegree, offsets, neighbours, inv, codes, quantize };
 }
 
 /** Per-component min/max scaling of the items' vectors (normalised for angular) to int8 codes. */
