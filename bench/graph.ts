@@ -19,7 +19,7 @@
  *   --graph-trees T    trees of the index the graph is built on (default 2: .ann + .graph within hnswlib's bytes)
  *   --forest-trees T   trees of the forest-only reference (default 10)
  *   --graph JSON       graph options for buildGraph (default: the library's defaults)
- *   --skip LIBS        leave out some of: forest,hnsw16,hnsw32,usearch
+ *   --skip LIBS        leave out some of: float (the graph without int8 codes), forest, hnsw16, hnsw32, usearch
  *   --out NAME         results under bench/results/NAME.json/.md
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -387,6 +387,8 @@ function log(msg: string): void {
 }
 
 const EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048];
+/** searchK for the graph: 16 × the beam (ef), and below 160 a budget of distances with the narrowest beam. */
+const GRAPH_SEARCH_K = [30, 60, 100, ...EFS.map((e) => 16 * e)];
 
 async function benchDataset(name: BenchDatasetName, opt: Options, work: string) {
   const baseLimit = opt.quick ? (name === 'glove-100-angular' ? 50_000 : 20_000) : undefined;
@@ -405,9 +407,18 @@ async function benchDataset(name: BenchDatasetName, opt: Options, work: string) 
     library, file, queriesFile: ds.queriesFile, metric, dim: ds.dim, ...extra,
   });
   series.push({
-    id: 'graph', label: `annoy-ts graph (${opt.graphTrees} trees)`, library: 'annoy-ts', param: 'searchK', values: EFS.map((e) => 16 * e),
+    id: 'graph', label: `annoy-ts graph (${opt.graphTrees} trees)`, library: 'annoy-ts', param: 'searchK', values: GRAPH_SEARCH_K,
     serve: serve('annoy-ts', graphFile, { graph: true }), build: graphBuild,
   });
+  if (!opt.skip.has('float')) {
+    const floatFile = path.join(dir, 'graph-float.ann');
+    log(`building annoy-ts: ${opt.graphTrees} trees + graph with quantize: false (one thread)`);
+    const floatBuild = await runBuild({ library: 'annoy-ts', baseFile: ds.baseFile, metric, out: floatFile, nTrees: opt.graphTrees, graph: { ...opt.graph, quantize: false }, jobs: 1 });
+    series.push({
+      id: 'graph-float', label: `annoy-ts graph, float walk (quantize: false)`, library: 'annoy-ts', param: 'searchK', values: GRAPH_SEARCH_K,
+      serve: serve('annoy-ts', floatFile, { graph: true }), build: floatBuild,
+    });
+  }
   if (!opt.skip.has('forest')) {
     const forestFile = path.join(dir, 'forest.ann');
     log(`building annoy-ts: ${opt.forestTrees} trees (one thread)`);
@@ -527,6 +538,9 @@ function summarize(d: DatasetResult): { md: string; targets: Record<string, unkn
     for (const id of ['hnsw16', 'hnsw32', 'usearch', 'forest']) {
       if (byId.has(id)) lines.push(`| annoy-ts graph ÷ ${byId.get(id)!.label} | ${TARGETS.map((t) => fmtRatio(at(['graph'], t, cpu), at([id], t, cpu))).join(' | ')} |`);
     }
+    if (byId.has('graph-float') && hnswIds.length) {
+      lines.push(`| annoy-ts graph, float walk ÷ hnswlib-node (better of M=16/32) | ${TARGETS.map((t) => fmtRatio(at(['graph-float'], t, cpu), at(hnswIds, t, cpu))).join(' | ')} |`);
+    }
     lines.push('', '"~": one side is a lower bound (every point above the target recall); "—": not reached.', '');
   }
   lines.push('### Build, bytes, memory', '');
@@ -548,6 +562,10 @@ function summarize(d: DatasetResult): { md: string; targets: Record<string, unkn
   const h16 = byId.get('hnsw16');
   const targets = {
     qpsRatioVsHnsw: Object.fromEntries(TARGETS.map((t) => [t, { wall: ratioValue(at(['graph'], t, false), at(hnswIds, t, false)), cpu: ratioValue(at(['graph'], t, true), at(hnswIds, t, true)) }])),
+    floatWalkQpsRatioVsHnsw: byId.has('graph-float')
+      ? Object.fromEntries(TARGETS.map((t) => [t, { wall: ratioValue(at(['graph-float'], t, false), at(hnswIds, t, false)), cpu: ratioValue(at(['graph-float'], t, true), at(hnswIds, t, true)) }]))
+      : null,
+    floatWalkPeakRss: byId.get('graph-float')?.peakRss ?? null,
     bestRecall: Math.max(...graph.points.map((p) => p.recall)),
     buildSeconds: { annoyTs: graph.build.seconds, hnsw16: h16?.build.seconds ?? null },
     bytes: { annoyTs: graph.build.bytes + (graph.build.graphBytes ?? 0), hnsw16: h16?.build.bytes ?? null },

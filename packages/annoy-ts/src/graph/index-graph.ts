@@ -112,7 +112,11 @@ export function checkGraphOptions(options: unknown, nJobs = GRAPH_DEFAULTS.nJobs
   return out;
 }
 
-/** How a query's searchK becomes the graph walk's beam: see README "Graph search". */
+/**
+ * How a query's searchK becomes the graph walk's beam: ef = searchK / 16 (about the distances a
+ * walk computes per unit of beam), at least n; below 16·n it caps the distances computed instead.
+ * See README "Graph search" for the table of searchK → recall.
+ */
 export const SEARCH_K_PER_EF = 16;
 /** The beam of searchK = -1. */
 export function defaultEf(n: number): number {
@@ -213,6 +217,8 @@ export class IndexGraph {
 export function graphQuery(searcher: GraphSearcher, n: number, searchK: number, withDistances: boolean, refinement: Refinement | null): SearchResult | null {
   let allowed: Uint32Array | null = null;
   const ef = searchK === -1 ? defaultEf(n) : Math.min(EF_MAX, Math.max(n, Math.ceil(searchK / SEARCH_K_PER_EF)));
+  // Below 16·n, searchK bounds the distances computed instead (the beam is already as narrow as n).
+  const budget = searchK !== -1 && searchK < SEARCH_K_PER_EF * n ? Math.max(1, searchK) : Infinity;
   if (refinement) {
     if (refinement.bound) return null;
     const r = refinement.restriction;
@@ -223,5 +229,5 @@ export function graphQuery(searcher: GraphSearcher, n: number, searchK: number, 
     }
   }
   if (n === 0) return { ids: [], distances: [] };
-  return searcher.search(n, { ef, budget: Infinity, entryTrees: ENTRY_TREES, seedsPerLeaf: SEEDS_PER_LEAF, allowed }, withDistances);
+  return searcher.search(n, { ef, budget, entryTrees: ENTRY_TREES, seedsPerLeaf: SEEDS_PER_LEAF, allowed }, withDistances);
 }
