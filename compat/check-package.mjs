@@ -6,7 +6,7 @@
 //   those its tsconfig.json excludes) its .js and .d.ts (a stale dist/ would otherwise ship);
 // - no install scripts; ESM; engines; a package with a root entry (a library for bundlers) says
 //   sideEffects: false; every `exports` condition lists `types` first and points at files that are
-//   in the tarball; every bin exists and has a shebang;
+//   in the tarball; every bin exists and has a shebang; no test hooks (…ForTest) in the declarations;
 // - --zero-dependencies: no dependencies of any kind (the annoy-ts library's promise).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -43,6 +43,12 @@ for (const file of js) if (!sources.includes(file.replace(/\.js$/, '.ts'))) fail
 for (const source of sources) {
   const base = source.replace(/\.ts$/, '');
   if (!files.includes(`dist/${base}.js`) || !files.includes(`dist/${base}.d.ts`)) fail(`src/${source} is not compiled into the tarball (dist/${base}.js + .d.ts)`);
+}
+
+// Nothing for tests in the public types: test hooks are marked @internal and stripped (stripInternal).
+for (const file of files.filter((f) => f.endsWith('.d.ts'))) {
+  const hook = read(file).match(/\b\w+ForTest\b/);
+  if (hook) fail(`${file} declares ${hook[0]}: a test hook in the public types (mark it @internal)`);
 }
 
 // package.json.

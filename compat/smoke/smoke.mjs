@@ -39,7 +39,7 @@ check.ok(libraryModules.length > 20, `found only ${libraryModules.length} librar
 // 2. The entry this runtime picks from `exports`.
 const entry = relative(fileURLToPath(packageRoot), fileURLToPath(entryUrl)).split('\\').join('/');
 check.same(entry, 'dist/node/index.js', `${runtime} resolved 'annoy-ts' to`);
-for (const name of ['crc32', 'inferLayout', 'sidecarPath', 'packageVersion', 'readFileBytes', 'writeFileAtomic']) {
+for (const name of ['crc32', 'inferRecordLayout', 'sidecarPath', 'packageVersion', 'readFileBytes', 'writeFileAtomic']) {
   check.ok(typeof api[name] === 'function', `the Node entry exports ${name}`);
 }
 const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8'));

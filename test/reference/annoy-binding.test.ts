@@ -1,10 +1,10 @@
 // Cross-checks with real Annoy through the npm `annoy` binding (C++): files written here load
 // there with identical vectors and answers, and files written there load here.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnnoyIndex } from '../../packages/annoy-ts/src/node/index.ts';
+import { AnnoyIndex, inferRecordLayout } from '../../packages/annoy-ts/src/node/index.ts';
 import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import { annoyBinding, bindingUnavailable, type BindingMetric } from '../helpers/annoy-binding.ts';
 import { skipWithout } from '../helpers/requirements.ts';
@@ -76,4 +76,21 @@ describe.skipIf(skipWithout(!!binding, bindingUnavailable))(`C++ Annoy (npm 'ann
       theirs.unload();
     });
   }
+});
+
+describe.skipIf(skipWithout(!!binding, bindingUnavailable))('files without a sidecar', () => {
+  it('inferRecordLayout names f and metric of files the C++ binding wrote', () => {
+    const make = binding!;
+    for (const [metric, f] of [['angular', 24], ['euclidean', 7]] as const) {
+      const a = make(f, metric);
+      for (let i = 0; i < 400; i++) a.addItem(i, Array.from({ length: f }, (_, k) => Math.cos(i * 0.7 + k)));
+      a.build(8);
+      const path = join(dir, `binding-${metric}.ann`);
+      a.save(path);
+      const result = inferRecordLayout(new Uint8Array(readFileSync(path)));
+      expect(result.candidates[0].f).toBe(f);
+      expect(result.candidates[0].metric).toBe(metric);
+      expect(result.confidence).toBe('high');
+    }
+  });
 });

@@ -2,6 +2,7 @@
 // metric, holes), answers checked against real Annoy's exhaustive answers; the .graph file and
 // bytes (round trips, determinism, mismatches refused naming the file); saving and loading next to
 // the .ann; filters; the TypeScript fallback walk; threads sharing the graph.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,10 @@ describe.skipIf(skipWithout(fixturesAvailable(), 'fixtures/annoy'))('graphs for 
 });
 
 describe('the graph of an index', () => {
+  it('the embedded WebAssembly binary is built from assembly/graph.ts as it is', () => {
+    expect(() => execFileSync(process.execPath, ['tools/build-graph-wasm.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+
   it('build(…, { graph }) and buildGraph() give the same graph; the same seed gives the same bytes, another seed other bytes', () => {
     const a = withHoles('angular', 24, 1500).index;
     a.build(4, 1, { graph: true });
@@ -153,6 +158,11 @@ describe('the graph of an index', () => {
     expect(low).toBeLessThan(high);
     expect(dflt / 100).toBeGreaterThan(0.9);
     expect(high / 100).toBeGreaterThan(0.99);
+    // searchK Infinity stays exact with a graph attached: the same ids and distances as the plain copy.
+    for (let q = 0; q < 20; q++) {
+      const v = vectors[q * 97].map((x, k) => x - 0.05 * Math.sin(q * k));
+      expect(index.getNnsByVector(v, 25, Infinity, true)).toEqual(plain.getNnsByVector(v, 25, Infinity, true));
+    }
   });
 
   it('bad options, wrong states', () => {

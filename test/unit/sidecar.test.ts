@@ -11,7 +11,6 @@ import {
 } from '../../packages/annoy-ts/src/node/index.ts';
 import { crc32Portable } from '../../packages/annoy-ts/src/formats/checksum.ts';
 import { Rng } from '../../packages/cli/src/cli/prng.ts';
-import { annoyBinding, bindingUnavailable } from '../helpers/annoy-binding.ts';
 import { FIXTURES, fixturesAvailable, loadFixtures } from '../helpers/fixtures.ts';
 import { skipWithout } from '../helpers/requirements.ts';
 
@@ -203,21 +202,6 @@ describe('inferRecordLayout() on files without a sidecar', () => {
     const dot = inferRecordLayout(new Uint8Array(readFileSync(join(FIXTURES, 'dot/index.ann'))));
     expect(dot.candidates.map((c) => [c.metric, c.f, c.verdict])).toEqual([['dot', 16, 'consistent'], ['angular', 17, 'possible']]);
     expect(dot.candidates[0].evidence).toMatch(/dot_factor² \+ ‖v‖² is the same/);
-  });
-
-  it.skipIf(skipWithout(annoyBinding() !== null, bindingUnavailable))('works on files written by the C++ Annoy binding', () => {
-    const make = annoyBinding()!;
-    for (const [metric, f] of [['angular', 24], ['euclidean', 7]] as const) {
-      const a = make(f, metric);
-      for (let i = 0; i < 400; i++) a.addItem(i, Array.from({ length: f }, (_, k) => Math.cos(i * 0.7 + k)));
-      a.build(8);
-      const path = join(dir, `binding-${metric}.ann`);
-      a.save(path);
-      const result = inferRecordLayout(new Uint8Array(readFileSync(path)));
-      expect(result.candidates[0].f).toBe(f);
-      expect(result.candidates[0].metric).toBe(metric);
-      expect(result.confidence).toBe('high');
-    }
   });
 
   it('names the metric of files annoy-ts writes, for every metric (hamming: the range of f)', () => {

@@ -13,7 +13,7 @@ export {
 } from './formats/sidecar.ts';
 export type { Crc32 } from './formats/checksum.ts';
 export {
-  inferLayout, inferRecordLayout, type Confidence, type LayoutCandidate, type LayoutInference, type RecordLayoutCandidate,
+  inferRecordLayout, type Confidence, type RecordLayoutCandidate,
   type RecordLayoutInference, type Verdict,
 } from './formats/infer.ts';
 export { recordLayout, type RecordLayout } from './metrics/index.ts';

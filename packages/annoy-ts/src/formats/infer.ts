@@ -366,10 +366,3 @@ function judge(candidates: RecordLayoutCandidate[], n: number): { confidence: Co
     summary: `best guess ${name(best)} (${best.verdict}): its structure checks out, but the item records give ${best.verdict === 'possible' ? 'weak' : 'contrary'} evidence`,
   };
 }
-
-/** @deprecated The old name of inferRecordLayout (kept until the CLI uses the new one). */
-export const inferLayout = inferRecordLayout;
-/** @deprecated The old name of RecordLayoutInference. */
-export type LayoutInference = RecordLayoutInference;
-/** @deprecated The old name of RecordLayoutCandidate. */
-export type LayoutCandidate = RecordLayoutCandidate;

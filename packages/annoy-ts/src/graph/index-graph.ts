@@ -215,6 +215,8 @@ export class IndexGraph {
  * results (the forest's filtered search scans those exactly).
  */
 export function graphQuery(searcher: GraphSearcher, n: number, searchK: number, withDistances: boolean, refinement: Refinement | null): SearchResult | null {
+  // searchK Infinity promises the exact answer (every tree to its end); a walk cannot promise it.
+  if (searchK === Infinity) return null;
   let allowed: Uint32Array | null = null;
   const ef = searchK === -1 ? defaultEf(n) : Math.min(EF_MAX, Math.max(n, Math.ceil(searchK / SEARCH_K_PER_EF)));
   // Below 16·n, searchK bounds the distances computed instead (the beam is already as narrow as n).

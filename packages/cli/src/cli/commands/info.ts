@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
-  AnnoyFormatError, graphPath, inferLayout, readFileBytes, readGraphHeader, recordLayout, sidecarPath, type AnnoyIndex, type LayoutInference,
+  AnnoyFormatError, graphPath, inferRecordLayout, readFileBytes, readGraphHeader, recordLayout, sidecarPath, type AnnoyIndex, type RecordLayoutInference,
 } from 'annoy-ts';
 import { str, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -192,7 +192,7 @@ function describeSharded(path: string, values: Parsed['values'], json: boolean):
 
 function infer(path: string, json: boolean, hasSidecar: boolean): void {
   const data = readFileBytes(path);
-  const result: LayoutInference = inferLayout(data);
+  const result: RecordLayoutInference = inferRecordLayout(data);
   if (json) {
     process.stdout.write(JSON.stringify({ path, byteLength: result.byteLength, sidecar: null, inference: result }) + '\n');
   } else {
