@@ -39,7 +39,7 @@ export interface GraphWorkerData {
 /** How a runtime starts the build's other threads (slots 1 … threads − 1); stop() ends them. */
 export type GraphThreadStarter = (data: Omit<GraphWorkerData, 'slot'>, threads: number) => { stop(): void };
 
-/** @internal A runtime's threading for the graph build: how many threads for nJobs (-1: all cores when it pays), and how to start them. */
+/** A runtime's threading for the graph build: how many threads for nJobs (-1: all cores when it pays), and how to start them. */
 export interface GraphThreading {
   threads(nJobs: number, work: number): number;
   start: GraphThreadStarter;

@@ -144,9 +144,9 @@ async function create(dir: string, values: Parsed['values']): Promise<void> {
 
 /** JSON Lines from FILE or standard input, as [value, where]. */
 async function* jsonLines(file: string | undefined): AsyncGenerator<[unknown, string]> {
-  const path = file === undefined || file === '-' ? '/dev/stdin' : file;
-  const name = file === undefined || file === '-' ? 'standard input' : file;
-  if (path !== '/dev/stdin' && !existsSync(path)) throw new CliError(`${file} does not exist`);
+  const path = file === undefined || file === '-' ? null : file;
+  const name = path ?? 'standard input';
+  if (path !== null && !existsSync(path)) throw new CliError(`${file} does not exist`);
   for await (const [line, n] of readLines(path, name, 0)) {
     if (line.trim() === '') continue;
     try {
