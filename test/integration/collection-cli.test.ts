@@ -121,6 +121,11 @@ describe('serve --collection', () => {
     expect(r.status).toBe(401);
     r = await call(locked, 'PUT', '/v1/collections/b/items', { items }, 'hunter2');
     expect(r).toEqual({ status: 200, body: { collection: 'b', upserted: 40, size: 40 } });
+    // A key given twice in one batch is one item written (the later vector wins).
+    r = await call(locked, 'PUT', '/v1/collections/b/items', { items: [{ key: 'k0', vector: ROWS[41] }, { key: 'k0', vector: ROWS[3] }] }, 'hunter2');
+    expect(r).toEqual({ status: 200, body: { collection: 'b', upserted: 1, size: 40 } });
+    r = await call(locked, 'PUT', '/v1/collections/b/items', { items: [items[0]] }, 'hunter2');
+    expect(r.body.upserted).toBe(1);
     r = await call(locked, 'POST', '/v1/collections/b/query', { vector: ROWS[3], k: 3, filter: { genre: { $in: ['jazz'] } }, includeVectors: true }, 'hunter2');
     expect(r.status).toBe(200);
     expect(r.body.results[0]).toMatchObject({ key: 'k3', distance: 0, attributes: { genre: 'jazz' } });

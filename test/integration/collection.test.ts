@@ -202,6 +202,7 @@ describe('Collection against exact search', () => {
     expect(() => keys({ year: { $gt: null } })).toThrow(/\$gt must be a finite number or a string/);
     expect(() => keys({ meta: { label: 'x' } })).toThrow(/dotted paths/);
     expect(() => c.query([0, 0], 3, { filter: () => { throw new Error('boom'); } })).toThrow(/the filter function threw for key "[a-z-]+": boom/);
+    expect(() => c.query([0, 0], 3, { filter: (_key, attributes) => attributes.missing as boolean })).toThrow(/must return true or false; for key "[a-z-]+" it returned undefined/);
     expect(c.query([0, 0], 1)).toHaveLength(1); // still usable
     await c.close();
   });

@@ -83,7 +83,8 @@ export class CollectionService {
         writes();
         const c = this.#get(req.params.name);
         await answer(() => c.upsert(req.body.items));
-        return { collection: req.params.name, upserted: req.body.items.length, size: c.size };
+        // Items written: a key given twice in one batch is one item (the last one given wins).
+        return { collection: req.params.name, upserted: new Set(req.body.items.map((item) => item.key)).size, size: c.size };
       },
     );
 
