@@ -11,7 +11,7 @@ export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoySt
 export {
   checkAgainstSidecar, checkSidecar, parseSidecar, SIDECAR_FORMAT, SIDECAR_VERSION, type Sidecar, type SidecarCheckOptions,
 } from './formats/sidecar.ts';
-export type { Crc32 } from './formats/checksum.ts';
+export { checksumText, type Crc32 } from './formats/checksum.ts';
 export {
   inferRecordLayout, type Confidence, type RecordLayoutCandidate,
   type RecordLayoutInference, type Verdict,

@@ -23,7 +23,7 @@ export function crc32Portable(bytes: Uint8Array, value = 0): number {
   return ~c >>> 0;
 }
 
-/** @internal A CRC-32 as the sidecar stores it: `crc32:` and 8 lower-case hex digits. */
+/** A CRC-32 as sidecars, graph headers' companions and shard manifests write it: `crc32:` and 8 lower-case hex digits. */
 export function checksumText(crc: number): string {
   return `crc32:${(crc >>> 0).toString(16).padStart(8, '0')}`;
 }

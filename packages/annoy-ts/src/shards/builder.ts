@@ -10,6 +10,7 @@ import type { MetricName } from '../metrics/metric.ts';
 import { checkGraphOptions, type GraphOptions } from '../graph/index-graph.ts';
 import { graphPath } from '../graph/format.ts';
 import { AnnoyIndex } from '../node/annoy-index.ts';
+import { checksumText } from '../formats/checksum.ts';
 import { checksumOf, crc32 } from '../node/checksum.ts';
 import { readFileBytes, readTextIfExists, writeFileAtomic } from '../node/files.ts';
 import { packageVersion } from '../node/version.ts';
@@ -390,7 +391,7 @@ function inputChecksum(ids: Int32Array, vectors: Float32Array, f: number, rowOf:
     while (++local < ids.length && rowOf(local) === end) end++;
     crc = crc32(bytes.subarray(start * rowBytes, end * rowBytes), crc);
   }
-  return `crc32:${crc.toString(16).padStart(8, '0')}`;
+  return checksumText(crc);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -10,7 +10,7 @@
 // QueryOptions.consistent).
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { AnnoyFormatError, crc32, MANIFEST_FILE, parseManifest, ShardIdDirectory, type ShardManifest } from 'annoy-ts';
+import { AnnoyFormatError, checksumText, crc32, MANIFEST_FILE, parseManifest, ShardIdDirectory, type ShardManifest } from 'annoy-ts';
 import { labelsFromText, type Labels } from '../server/labels.ts';
 import type { Generation } from '../server/registry.ts';
 import { ClusterError } from './errors.ts';
@@ -106,7 +106,7 @@ export class ShardSets implements ShardSource {
     } catch (cause) {
       throw new ClusterError('bad_request', `cannot read ${where}: ${(cause as Error).message}`);
     }
-    const set = `crc32:${crc32(bytes).toString(16).padStart(8, '0')}`;
+    const set = checksumText(crc32(bytes));
     const known = this.#builds.get(set);
     if (known) return known;
     const manifest = parseManifest(bytes.toString('utf8'), where);
@@ -183,7 +183,7 @@ function readIds(dir: string, file: string, byteLength: number, checksum: string
     throw new AnnoyFormatError(`${name}: cannot read its id file ${path}: ${(cause as Error).message}`);
   }
   if (bytes.length !== byteLength) throw new AnnoyFormatError(`${name}: its id file ${path} is ${bytes.length} bytes, but the manifest says ${byteLength}`);
-  const sum = `crc32:${crc32(bytes).toString(16).padStart(8, '0')}`;
+  const sum = checksumText(crc32(bytes));
   if (sum !== checksum) throw new AnnoyFormatError(`${name}: its id file ${path} has checksum ${sum}, but the manifest says ${checksum}`);
   const ids = new Int32Array(bytes.length / 4);
   if (LITTLE_ENDIAN) new Uint8Array(ids.buffer).set(bytes);
