@@ -4,13 +4,13 @@
 // collection must reopen and hold exactly the state after the acknowledged operations — or after
 // one more, the operation in flight (its commit may have reached the disk before the kill) —
 // nothing half-applied, and it must answer queries.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Collection, type Key } from '../../packages/collection/src/node/index.ts';
+import { killAfterReady } from '../helpers/kill.ts';
 
 const LANES = 2;
 const KILLS_PER_LANE = Number(process.env.CRASH_KILLS ?? 12);
@@ -76,25 +76,9 @@ function apply(model: Model, op: Operation): Model {
 }
 
 /** Runs the child on `dir` and kills it `delay` ms after it is ready; resolves with the last acknowledged operation (-1: none). */
-function runAndKill(dir: string, seed: number, delay: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'child.mjs'), dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      const before = out.includes('ready\n');
-      out += chunk.toString();
-      if (!before && out.includes('ready\n')) timer = setTimeout(() => child.kill('SIGKILL'), delay);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') return reject(new Error(`the child exited by itself (code ${code}): ${err.slice(0, 3000)}`));
-      const acks = (out.split('ready\n')[1] ?? '').split('\n').filter((l) => /^\d+$/.test(l));
-      resolve(acks.length === 0 ? -1 : Number(acks[acks.length - 1]));
-    });
-  });
+async function runAndKill(dir: string, seed: number, delay: number): Promise<number> {
+  const acks = (await killAfterReady(join(root, 'child.mjs'), [dir, String(seed)], delay)).split('\n').filter((l) => /^\d+$/.test(l));
+  return acks.length === 0 ? -1 : Number(acks[acks.length - 1]);
 }
 
 /** The collection's full state over the key space. */

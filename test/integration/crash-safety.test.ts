@@ -4,7 +4,6 @@
 // for byte, never a torn or mixed file; the sidecar, when there is one, must describe exactly the
 // bytes beside it (AnnoyIndex.open() then works); without one, the index still loads with f and
 // metric. The only debris a kill may leave is a temporary `.….tmp` file beside the index.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnoyIndex, crc32, parseSidecar } from '../../packages/annoy-ts/src/node/index.ts';
+import { killAfterReady } from '../helpers/kill.ts';
 
 const F = 16;
 const METRIC = 'angular';
@@ -64,25 +64,8 @@ interface Outcome {
 }
 
 /** Starts the saving child, kills it `delay` ms after it is ready; resolves with the saves it finished. */
-function runAndKill(childPath: string, args: string[], delay: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      const before = out.includes('ready\n');
-      out += chunk.toString();
-      if (!before && out.includes('ready\n')) timer = setTimeout(() => child.kill('SIGKILL'), delay);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`the saving child exited by itself (code ${code}): ${err.slice(0, 2000)}`));
-      else resolve((out.split('ready\n')[1] ?? '').length);
-    });
-  });
+async function runAndKill(childPath: string, args: string[], delay: number): Promise<number> {
+  return (await killAfterReady(childPath, args, delay)).length;
 }
 
 /** What a kill left behind in `folder`: must be one complete index, a consistent sidecar or none, and at most temporary files. */

@@ -1,5 +1,6 @@
 import { AnnoyArgumentError } from './errors.ts';
-import { jsKernels, newWasmMemory, useWasm, wasmKernels, type Kernels, type WasmMemory } from './kernels/kernels.ts';
+import { jsKernels, newWasmMemory, useWasm, wasmKernels, type Kernels } from './kernels/kernels.ts';
+import type { WasmMemory } from './kernels/wasm.ts';
 
 const PAGE = 65536;
 /** WebAssembly (wasm32) memories stop at 4 GiB. */

@@ -1,5 +1,5 @@
 import type { Arena } from '../records.ts';
-import type { WasmMemory } from '../kernels/kernels.ts';
+import { compileWasm, decodeBase64, importPlainMemory, WASM, type WasmMemory } from '../kernels/wasm.ts';
 import { GRAPH_WASM_BASE64 } from './wasm-binary.ts';
 
 /**
@@ -42,11 +42,7 @@ export interface BuildKernels {
 
 /** In a worker thread: the build's kernels over a build memory another thread made (buildKernels). */
 export function attachBuildKernels(memory: WasmMemory, module: object): BuildExports {
-  return new (WASM as WasmApi).Instance(module, { env: { memory } }).exports as BuildExports;
-}
-
-interface WasmMemoryApi {
-  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  return new WASM!.Instance(module, { env: { memory } }).exports as BuildExports;
 }
 
 /**
@@ -57,17 +53,16 @@ export function buildKernels(bytes: number): BuildKernels | null {
   if (!WASM) return null;
   const pages = Math.max(1, Math.ceil(bytes / 65536));
   if (pages > 65536) return null;
-  const api = WASM as unknown as WasmApi & WasmMemoryApi;
   const shared = typeof SharedArrayBuffer === 'function';
   let memory: WasmMemory;
   try {
-    memory = new api.Memory({ initial: pages, maximum: pages, shared });
+    memory = new WASM.Memory({ initial: pages, maximum: pages, shared });
   } catch {
     return null;
   }
   const module = graphModule(memory.buffer instanceof ArrayBuffer ? false : shared);
   if (!module) return null;
-  const exports = new api.Instance(module, { env: { memory } }).exports as BuildExports;
+  const exports = new WASM.Instance(module, { env: { memory } }).exports as BuildExports;
   return {
     memory,
     module,
@@ -115,13 +110,6 @@ interface GraphExports {
   search(kind: number, quantized: number, block: number): number;
 }
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  validate(bytes: Uint8Array): boolean;
-}
-const WASM = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-
 /** The compiled module, per kind of memory it imports (shared or not); null where it cannot be compiled. */
 const compiled: { shared?: object | null; plain?: object | null } = {};
 
@@ -131,18 +119,9 @@ function graphModule(shared: boolean): object | null {
   compiled[key] = null;
   if (!WASM) return null;
   const binary = decodeBase64(GRAPH_WASM_BASE64);
-  if (!shared) {
-    // The binary imports a shared memory; for a plain one the limits flag of the "env"."memory"
-    // import goes from 3 (shared, has maximum) to 1.
-    const at = indexOf(binary, [0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02]);
-    if (at < 0 || binary[at + 12] !== 0x03) return null;
-    binary[at + 12] = 0x01;
-  }
-  try {
-    compiled[key] = WASM.validate(binary) ? new WASM.Module(binary) : null;
-  } catch {
-    compiled[key] = null;
-  }
+  // The binary imports a shared memory: a plain memory needs the import switched.
+  if (!shared && !importPlainMemory(binary)) return null;
+  compiled[key] = compileWasm(binary);
   return compiled[key]!;
 }
 
@@ -399,30 +378,4 @@ function popcount32(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
-}
-
-function indexOf(bytes: Uint8Array, pattern: number[]): number {
-  outer: for (let i = 0; i + pattern.length < bytes.length; i++) {
-    for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Base64 to bytes without atob or Buffer (not every runtime has both). */
-function decodeBase64(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0, value = 0, o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | BASE64.indexOf(clean[i]);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >>> bits) & 0xff;
-    }
-  }
-  return out;
 }

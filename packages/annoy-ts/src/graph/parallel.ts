@@ -5,7 +5,7 @@
 // partition, id mod threads, holds it). The calling thread is thread 0; the others are started by
 // the runtime's threading (the Node entry's worker threads, node/graph-workers.ts). No runtime
 // built-ins here: just Atomics over a shared control block.
-import type { WasmMemory } from '../kernels/kernels.ts';
+import type { WasmMemory } from '../kernels/wasm.ts';
 import { attachBuildKernels, type BuildExports } from './kernels.ts';
 
 /** One thread's scratch regions in the build memory (byte offsets). */

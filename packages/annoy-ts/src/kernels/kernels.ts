@@ -1,6 +1,7 @@
 import { ANGULAR_RECORD } from '../metrics/record-fields.ts';
 import { dot, hamming, manhattan, squaredEuclidean } from './scalar.ts';
 import { KERNELS_WASM_BASE64 } from './wasm-binary.ts';
+import { compileWasm, decodeBase64, importPlainMemory, WASM, type WasmMemory } from './wasm.ts';
 
 /**
  * Distance kernels over an arena's memory. Pointers are byte offsets into it; `n` counts float32
@@ -215,18 +216,6 @@ type KernelExports = Omit<Kernels, 'kind' | 'walk' | 'filteredWalk' | 'filteredP
   scanHamming: ScanExport;
 };
 
-/** The parts of the WebAssembly API used here (typed locally so no DOM typings leak into ours). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  validate(bytes: Uint8Array): boolean;
-}
-const WASM = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 const MAX_PAGES = 65536;
 
 /**
@@ -251,26 +240,15 @@ let compiled: { module: object; shared: boolean } | null | undefined;
 function kernelModule(): { module: object; shared: boolean } | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
-  const api = WASM;
-  if (!api) return compiled;
+  if (!WASM) return compiled;
   const attempt = (bytes: Uint8Array, shared: boolean) => {
-    try {
-      return api.validate(bytes) ? { module: new api.Module(bytes), shared } : null;
-    } catch {
-      return null;
-    }
+    const module = compileWasm(bytes);
+    return module && { module, shared };
   };
   const binary = decodeBase64(KERNELS_WASM_BASE64);
   if (sharingAvailable()) compiled = attempt(binary, true);
-  if (!compiled) {
-    // The binary imports a shared memory; without shared memory, import a plain one instead:
-    // the limits flag of the "env"."memory" import goes from 3 (shared, has maximum) to 1.
-    const at = indexOf(binary, [0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02]);
-    if (at >= 0 && binary[at + 12] === 0x03) {
-      binary[at + 12] = 0x01;
-      compiled = attempt(binary, false);
-    }
-  }
+  // The binary imports a shared memory; without shared memory, import a plain one instead.
+  if (!compiled && importPlainMemory(binary)) compiled = attempt(binary, false);
   return compiled;
 }
 
@@ -286,14 +264,6 @@ export function kernelModuleForWorkers(): object | null {
 /** In a worker thread: use the module compiled by the thread that started it (see kernelModuleForWorkers). */
 export function adoptKernelModule(module: object): void {
   compiled = { module, shared: true };
-}
-
-function indexOf(bytes: Uint8Array, pattern: number[]): number {
-  outer: for (let i = 0; i + pattern.length < bytes.length; i++) {
-    for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer;
-    return i;
-  }
-  return -1;
 }
 
 /** Where the kernels come from. 'auto' uses WebAssembly SIMD when the runtime has it. */
@@ -356,22 +326,4 @@ export function wasmKernels(memory: WasmMemory): Kernels | null {
 
 export function useWasm(): boolean {
   return choice !== 'js' && kernelModule() !== null;
-}
-
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Base64 to bytes without relying on atob or Buffer (not every runtime has both). */
-function decodeBase64(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0, value = 0, o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | BASE64.indexOf(clean[i]);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >>> bits) & 0xff;
-    }
-  }
-  return out;
 }

@@ -7,7 +7,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { LocalSink, placeTree, TreeBuilder, type BuildScratch } from '../forest/forest.ts';
 import type { Batch } from '../index-memory.ts';
-import type { WasmMemory } from '../kernels/kernels.ts';
+import type { WasmMemory } from '../kernels/wasm.ts';
 import type { Metric, MetricName } from '../metrics/metric.ts';
 import { Kiss64 } from '../random/kiss64.ts';
 import type { Records } from '../records.ts';

@@ -104,58 +104,78 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 
 /**
  * @internal
- * Saves an index and its sidecar so that no crash can leave a sidecar describing a different
- * index file:
- *   1. both files are written to temporary files beside their targets and flushed;
- *   2. the old sidecar (if any) is renamed out of the way (to a temporary name);
- *   3. the index's temporary file is renamed over `indexPath`;
- *   4. the sidecar's temporary file is renamed to `sidecarPath`; the old sidecar is deleted.
- * The folder is flushed after steps 2 and 3, so they reach the disk in this order. A crash leaves
- * (old index, old sidecar), (old index, no sidecar), (new index, no sidecar) or (new index, new
- * sidecar), never a mismatched pair (a crash after step 2 also leaves a stray `.….tmp` file).
- * Without a sidecar an index still opens with f and metric given, and the sidecar's checksum is the
- * second line of defence (it also catches an index later rewritten by another tool). When step 3
- * fails, the old sidecar is put back, so a failed save leaves both old files as they were.
- * `sidecarText` null: no new sidecar is written, but an old one is still removed.
+ * Replaces the companion file at `path` (an index's sidecar, its graph) around `placePrimary`, the
+ * step that puts the file it describes in place, so that no crash can leave a companion beside a
+ * file it does not describe:
+ *   1. the new companion (`bytes`) is written to a temporary file beside `path` and flushed;
+ *   2. the old companion (if any) is renamed out of the way (to a temporary name);
+ *   3. `placePrimary()`;
+ *   4. the new companion is renamed to `path`; the old one is deleted.
+ * The folder is flushed after steps 2 and 4 (`placePrimary` flushes its own), so they reach the
+ * disk in this order. A crash leaves (old primary, old companion), (old primary, none), (new
+ * primary, none) or (new primary, new companion) — a crash after step 2 also leaves a stray
+ * `.….tmp` file. When anything up to step 3 fails, the old companion is put back, so a failed save
+ * leaves both old files as they were. `bytes` null: no new companion, but an old one is still
+ * removed. Errors pass through as thrown.
  */
-export function writeIndexAndSidecar(indexPath: string, bytes: Uint8Array, sidecarPath: string, sidecarText: string | null): void {
-  const dir = dirname(indexPath);
-  const indexTemp = tempBeside(indexPath);
-  const sidecarTemp = sidecarText === null ? null : tempBeside(sidecarPath);
-  const oldSidecar = tempBeside(sidecarPath);
+export function replaceCompanion(path: string, bytes: Uint8Array | null, placePrimary: () => void): void {
+  const dir = dirname(path);
+  const newTemp = bytes === null ? null : tempBeside(path);
+  const oldTemp = tempBeside(path);
   let movedOld = false;
-  let indexPlaced = false;
+  let placed = false;
   try {
-    if (isFolder(sidecarPath)) throw new Error(`${sidecarPath} (where the sidecar goes) is a folder`);
-    writeNewFile(indexTemp, bytes);
-    if (sidecarTemp !== null) writeNewFile(sidecarTemp, new TextEncoder().encode(sidecarText!));
+    if (newTemp !== null) writeNewFile(newTemp, bytes!);
     try {
-      renameSync(sidecarPath, oldSidecar);
+      renameSync(path, oldTemp);
       movedOld = true;
       syncDir(dir);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
     }
-    renameSync(indexTemp, indexPath);
-    indexPlaced = true;
-    syncDir(dir);
-    if (sidecarTemp !== null) {
-      renameSync(sidecarTemp, sidecarPath);
+    placePrimary();
+    placed = true;
+    if (newTemp !== null) {
+      renameSync(newTemp, path);
       syncDir(dir);
     }
   } catch (cause) {
-    rmSync(indexTemp, { force: true });
-    if (sidecarTemp !== null) rmSync(sidecarTemp, { force: true });
-    if (movedOld && !indexPlaced) {
+    if (newTemp !== null) rmSync(newTemp, { force: true });
+    if (movedOld && !placed) {
       try {
-        renameSync(oldSidecar, sidecarPath);
+        renameSync(oldTemp, path);
         movedOld = false;
       } catch {
-        // Could not put it back: (old index, no sidecar) is still a consistent state.
+        // Could not put it back: (old primary, no companion) is still a consistent state.
       }
     }
-    throw new AnnoyIOError(`cannot save to ${indexPath}: ${(cause as Error).message}`, { cause });
+    throw cause;
   } finally {
-    if (movedOld) rmSync(oldSidecar, { force: true });
+    if (movedOld) rmSync(oldTemp, { force: true });
+  }
+}
+
+/**
+ * @internal
+ * Saves an index and its sidecar so that no crash can leave a sidecar describing a different
+ * index file: the index is written to a temporary file beside `indexPath` and flushed, then
+ * renamed over `indexPath` (the folder flushed) as the primary step of replaceCompanion, which
+ * puts the sidecar around it. Without a sidecar an index still opens with f and metric given, and
+ * the sidecar's checksum is the second line of defence (it also catches an index later rewritten
+ * by another tool). A failed save leaves both old files as they were.
+ * `sidecarText` null: no new sidecar is written, but an old one is still removed.
+ */
+export function writeIndexAndSidecar(indexPath: string, bytes: Uint8Array, sidecarPath: string, sidecarText: string | null): void {
+  const indexTemp = tempBeside(indexPath);
+  try {
+    if (isFolder(sidecarPath)) throw new Error(`${sidecarPath} (where the sidecar goes) is a folder`);
+    writeNewFile(indexTemp, bytes);
+    replaceCompanion(sidecarPath, sidecarText === null ? null : new TextEncoder().encode(sidecarText), () => {
+      renameSync(indexTemp, indexPath);
+      syncDir(dirname(indexPath));
+    });
+  } catch (cause) {
+    rmSync(indexTemp, { force: true });
+    throw new AnnoyIOError(`cannot save to ${indexPath}: ${(cause as Error).message}`, { cause });
   }
 }

@@ -6,7 +6,7 @@
 import { AnnoyIndex, type AttachedGraph } from '../annoy-index.ts';
 import { AnnoyArgumentError, AnnoyStateError } from '../errors.ts';
 import type { Batch, SearchMemory, WalkWorkspace } from '../index-memory.ts';
-import type { WasmMemory } from '../kernels/kernels.ts';
+import type { WasmMemory } from '../kernels/wasm.ts';
 import { createMetric, describe, isMetricName } from '../metrics/index.ts';
 import type { MetricName } from '../metrics/metric.ts';
 import { Arena, Records } from '../records.ts';

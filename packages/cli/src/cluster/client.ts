@@ -7,7 +7,7 @@
 import { AnnoyArgumentError, mergeNearest, type SearchResult } from 'annoy-ts';
 import { headers as natsHeaders, ServiceError, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { connectNats, ConnectionWatch, type NatsOptions } from './connection.ts';
-import { discoverReplicas, summarize, type ClusterStatus, type IndexStatus } from './discovery.ts';
+import { discoverReplicas, summarize, type ClusterStatus, type IndexStatus, type Topology } from './discovery.ts';
 import { ClusterError, ClusterUnavailableError, shardList } from './errors.ts';
 import {
   checkPrefix, decodeJson, DEFAULT_PREFIX, encodeJson, encodeVectors, HEADER, PROTOCOL_VERSION, shardSubject, STATUS,
@@ -76,18 +76,6 @@ export interface ClusterAnswer {
   /** Shards with no answer (only with allowPartial): the results leave their items out. */
   missingShards: number[];
   partial: boolean;
-}
-
-export interface Topology {
-  index: string;
-  shards: number;
-  f: number;
-  metric: string;
-  labels: boolean;
-  /** The largest item id + 1 (ids no shard holds are holes, as in AnnoyIndex). */
-  items: number;
-  /** Items held over the shards that are up. */
-  count: number;
 }
 
 type Outcome =

@@ -16,7 +16,8 @@ export interface ShardStatus {
   replicas: Replica[];
 }
 
-export interface IndexStatus {
+/** What a client needs to know of an index the cluster serves (ClusterClient.topology). */
+export interface Topology {
   index: string;
   shards: number;
   f: number;
@@ -26,6 +27,9 @@ export interface IndexStatus {
   items: number;
   /** Items held over all shards (each shard counted once, from its first replica; missing shards count 0). */
   count: number;
+}
+
+export interface IndexStatus extends Topology {
   /** Shards with no live replica. */
   missingShards: number[];
   /** The distinct sets (manifest or index checksums) the replicas serve: more than one during a rollout. */

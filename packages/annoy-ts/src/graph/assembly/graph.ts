@@ -14,6 +14,8 @@
 //
 // The module has no data segment and no heap: all state lives in memory the caller hands out.
 
+import { dotSimd, euclideanSimd, hammingBits, manhattanSimd } from '../../kernels/assembly/simd';
+
 const ANGULAR = 0, EUCLIDEAN = 1, MANHATTAN = 2, DOT = 3, HAMMING = 4;
 
 /** Field i (a 32-bit word) of a description block at d. */
@@ -22,92 +24,16 @@ const ANGULAR = 0, EUCLIDEAN = 1, MANHATTAN = 2, DOT = 3, HAMMING = 4;
   return load<i32>(d + (<usize>i << 2));
 }
 
-// ---------------------------------------------------------------- distances (SIMD)
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-// @ts-ignore: decorator
-@inline function dotN(a: usize, b: usize, n: i32): f32 {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const pa = a + (<usize>i << 2), pb = b + (<usize>i << 2);
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(pa), v128.load(pb)));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(pa, 16), v128.load(pb, 16)));
-    s2 = f32x4.add(s2, f32x4.mul(v128.load(pa, 32), v128.load(pb, 32)));
-    s3 = f32x4.add(s3, f32x4.mul(v128.load(pa, 48), v128.load(pb, 48)));
-  }
-  for (; i + 4 <= n; i += 4) s0 = f32x4.add(s0, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
-  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
-  for (; i < n; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
-  return s;
-}
-
-// @ts-ignore: decorator
-@inline function l2N(a: usize, b: usize, n: i32): f32 {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const pa = a + (<usize>i << 2), pb = b + (<usize>i << 2);
-    const d0 = f32x4.sub(v128.load(pa), v128.load(pb));
-    const d1 = f32x4.sub(v128.load(pa, 16), v128.load(pb, 16));
-    const d2 = f32x4.sub(v128.load(pa, 32), v128.load(pb, 32));
-    const d3 = f32x4.sub(v128.load(pa, 48), v128.load(pb, 48));
-    s0 = f32x4.add(s0, f32x4.mul(d0, d0));
-    s1 = f32x4.add(s1, f32x4.mul(d1, d1));
-    s2 = f32x4.add(s2, f32x4.mul(d2, d2));
-    s3 = f32x4.add(s3, f32x4.mul(d3, d3));
-  }
-  for (; i + 4 <= n; i += 4) {
-    const d = f32x4.sub(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)));
-    s0 = f32x4.add(s0, f32x4.mul(d, d));
-  }
-  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
-  for (; i < n; i++) {
-    const t = load<f32>(a + (<usize>i << 2)) - load<f32>(b + (<usize>i << 2));
-    s += t * t;
-  }
-  return s;
-}
-
-// @ts-ignore: decorator
-@inline function l1N(a: usize, b: usize, n: i32): f32 {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const pa = a + (<usize>i << 2), pb = b + (<usize>i << 2);
-    s0 = f32x4.add(s0, f32x4.abs(f32x4.sub(v128.load(pa), v128.load(pb))));
-    s1 = f32x4.add(s1, f32x4.abs(f32x4.sub(v128.load(pa, 16), v128.load(pb, 16))));
-    s2 = f32x4.add(s2, f32x4.abs(f32x4.sub(v128.load(pa, 32), v128.load(pb, 32))));
-    s3 = f32x4.add(s3, f32x4.abs(f32x4.sub(v128.load(pa, 48), v128.load(pb, 48))));
-  }
-  for (; i + 4 <= n; i += 4) s0 = f32x4.add(s0, f32x4.abs(f32x4.sub(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)))));
-  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
-  for (; i < n; i++) s += Mathf.abs(load<f32>(a + (<usize>i << 2)) - load<f32>(b + (<usize>i << 2)));
-  return s;
-}
-
-// @ts-ignore: decorator
-@inline function hammingN(a: usize, b: usize, n: i32): f32 {
-  let s: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 3;
-    s += popcnt<u64>(load<u64>(a + o) ^ load<u64>(b + o));
-  }
-  return <f32>s;
-}
+// ---------------------------------------------------------------- distances (SIMD: ../../kernels/assembly/simd.ts)
 
 /** Ranking distance between the vectors at a and b; ia/ib: their 1/|x| (angular only). */
 // @ts-ignore: decorator
 @inline function dist(kind: i32, a: usize, b: usize, n: i32, ia: f32, ib: f32): f32 {
-  if (kind == ANGULAR) return 1 - dotN(a, b, n) * ia * ib;
-  if (kind == EUCLIDEAN) return l2N(a, b, n);
-  if (kind == MANHATTAN) return l1N(a, b, n);
-  if (kind == DOT) return -dotN(a, b, n);
-  return hammingN(a, b, n);
+  if (kind == ANGULAR) return 1 - dotSimd(a, b, n) * ia * ib;
+  if (kind == EUCLIDEAN) return euclideanSimd(a, b, n);
+  if (kind == MANHATTAN) return manhattanSimd(a, b, n);
+  if (kind == DOT) return -dotSimd(a, b, n);
+  return <f32>hammingBits(a, b, n);
 }
 
 // @ts-ignore: decorator
@@ -730,9 +656,9 @@ function siftEntry(h: usize, i: i32, size: i32): void {
 /** The side of a split record (at rec) the query record (at q) lies on: 0 or 1. */
 // @ts-ignore: decorator
 @inline function side(kind: i32, rec: usize, q: usize, f: i32): i32 {
-  if (kind == ANGULAR) return dotN(rec + 12, q + 12, f) > 0 ? 1 : 0;
-  if (kind == EUCLIDEAN || kind == MANHATTAN) return load<f32>(rec, 4) + dotN(rec + 16, q + 16, f) > 0 ? 1 : 0;
-  if (kind == DOT) { const df = load<f32>(rec, 12); return dotN(rec + 16, q + 16, f) + df * df > 0 ? 1 : 0; }
+  if (kind == ANGULAR) return dotSimd(rec + 12, q + 12, f) > 0 ? 1 : 0;
+  if (kind == EUCLIDEAN || kind == MANHATTAN) return load<f32>(rec, 4) + dotSimd(rec + 16, q + 16, f) > 0 ? 1 : 0;
+  if (kind == DOT) { const df = load<f32>(rec, 12); return dotSimd(rec + 16, q + 16, f) + df * df > 0 ? 1 : 0; }
   // hamming: the query's bit 63 − (b mod 64) of 64-bit word ⌊b/64⌋
   const b = load<u32>(rec, 16);
   return <i32>((load<u64>(q + 16 + (<usize>(b >> 6) << 3)) >> (63 - <u64>(b & 63))) & 1);
