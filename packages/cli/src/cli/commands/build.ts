@@ -55,8 +55,8 @@ Options:
   -t, --trees N           number of trees (default 10; "auto" = Annoy's -1: until the index has
                           about twice as many nodes as items). More trees: better recall, bigger file
       --seed S            seed of the tree builder (an integer; default Annoy's), for reproducible builds
-  -j, --jobs J            accepted for Annoy compatibility (-1 or a positive integer); annoy-ts
-                          builds in one thread
+  -j, --jobs J            threads that build the trees and the graph (-1: every core when the
+                          index is large enough to gain from it; default -1)
       --format F          ${FORMATS.join(', ')} (default: from the extension)
       --label-column C    CSV/TSV: the label column, by header name or 1-based number (default: a
                           column named label/word/key/name/token/text, or a non-numeric first column)
@@ -142,10 +142,23 @@ export async function execute({ values, positionals: [input] }: Parsed): Promise
   progress.stop();
   let graphSeconds = 0;
   if (graph) {
-    // No progress of its own: a line says what is happening (the graph takes about as long as the trees).
-    if (!quiet) process.stderr.write(`building the neighbour graph of ${count(nItems)} items…\n`);
+    // The graph on the trees' threads, one bar per stage (it takes longer than the trees).
+    let stage = '';
     const t = performance.now();
-    index.buildGraph(graph);
+    index.buildGraph({
+      nJobs: jobs,
+      ...graph,
+      onProgress: (p: BuildProgress) => {
+        if (!p.graph) return;
+        if (p.graph.stage !== stage) {
+          if (stage) progress.stop();
+          stage = p.graph.stage;
+          progress.start(`graph: ${stage}`, p.graph.total, 'items');
+        }
+        progress.update(p.graph.done, p.graph.total);
+      },
+    });
+    if (stage) progress.stop();
     graphSeconds = (performance.now() - t) / 1000;
   }
 
