@@ -6,8 +6,12 @@
 // The machine is shared and noisy: collection and fresh build take turns every 50 queries (so both
 // meet the same load), the comparison is also made at matched recall (the collection's QPS where
 // its recall is the fresh build's − 0.01), and the load average is recorded.
-//   npm run bench:collection [-- --queries 1000 --trees 20 --rounds 2 --quick --skip hnswlib]
-// Writes bench/results/collection.json (--quick: collection-quick.json) and prints the tables.
+// --graph: the same scenarios with collections made with { graph: true } (every segment with its
+// neighbour graph) and the fresh reference build with its graph too (default searchK list then
+// starts lower: a graph's beam is searchK / 16).
+//   npm run bench:collection [-- --queries 1000 --trees 20 --rounds 2 --quick --skip hnswlib --graph]
+// Writes bench/results/collection.json (--quick: collection-quick.json; --graph: collection-graph.json,
+// collection-graph-quick.json) and prints the tables.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -21,13 +25,16 @@ import { RESULTS_DIR } from './lib/paths.ts';
 
 const { values } = parseArgs({ options: {
   queries: { type: 'string', default: '1000' }, trees: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' },
-  'search-k': { type: 'string', default: '1000,2000,5000,10000,20000,40000' }, ef: { type: 'string', default: '20,40,80,160' },
-  quick: { type: 'boolean', default: false }, skip: { type: 'string', default: '' },
+  'search-k': { type: 'string' }, ef: { type: 'string', default: '20,40,80,160' },
+  quick: { type: 'boolean', default: false }, skip: { type: 'string', default: '' }, graph: { type: 'boolean', default: false },
 } });
 const quick = values.quick;
+const withGraph = values.graph;
+/** What every collection here is created with (reopened collections keep it: it is stored). */
+const graphOption = withGraph ? { graph: true } : {};
 const trees = Number(values.trees);
 const rounds = Math.max(1, Number(values.rounds));
-const searchKs = values['search-k'].split(',').map(Number);
+const searchKs = (values['search-k'] ?? (withGraph ? '200,500,1000,2000,5000,10000,20000' : '1000,2000,5000,10000,20000,40000')).split(',').map(Number);
 const efs = values.ef.split(',').map(Number);
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const K = 10;
@@ -46,7 +53,7 @@ process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const log = (m: string) => void process.stderr.write(`${m}\n`);
 const seconds = (t: number) => (performance.now() - t) / 1000;
 const load = () => loadavg().map((x) => Number(x.toFixed(1)));
-log(`glove-100-angular: ${N} × ${dim}${quick ? ' (quick: the first 50,000 rows)' : ''}; ${nQueries} queries; ${trees} trees; ${availableParallelism()} cores; load ${load().join(' ')}`);
+log(`glove-100-angular: ${N} × ${dim}${quick ? ' (quick: the first 50,000 rows)' : ''}; ${nQueries} queries; ${trees} trees${withGraph ? ' + neighbour graphs' : ''}; ${availableParallelism()} cores; load ${load().join(' ')}`);
 
 // Ground truth of the live items: the cached exact top-100 of the whole base, minus the deleted
 // and (quick) the rows past N; every query must keep 10 (with 5 % deleted, it always does).
@@ -88,7 +95,7 @@ const items = (from: number, to: number) => Array.from({ length: to - from }, (_
 let dirs = 0;
 const newDir = () => join(work, `c${dirs++}`);
 const results: Record<string, unknown> = {
-  dataset: 'glove-100-angular', n: N, dim, queries: nQueries, trees, k: K, deleted: DELETED, cores: availableParallelism(),
+  dataset: 'glove-100-angular', n: N, dim, queries: nQueries, trees, graph: withGraph, k: K, deleted: DELETED, cores: availableParallelism(),
   node: process.version, startedAt: new Date().toISOString(), loadAverageAtStart: load(),
 };
 
@@ -101,10 +108,10 @@ async function upsertRate(c: Collection, from: number, to: number, batch: number
 const upserts: Record<string, number> = {};
 {
   const single = quick ? 500 : 2000;
-  const c1 = await Collection.open(newDir(), { f: dim, metric: 'angular', trees, autoCompact: false });
+  const c1 = await Collection.open(newDir(), { f: dim, metric: 'angular', trees, autoCompact: false, ...graphOption });
   upserts['batch 1 (durable, no background builds)'] = await upsertRate(c1, 0, single, 1);
   await c1.close();
-  const c2 = await Collection.open(newDir(), { f: dim, metric: 'angular', trees });
+  const c2 = await Collection.open(newDir(), { f: dim, metric: 'angular', trees, ...graphOption });
   const upTo = Math.min(N, 100_000);
   upserts[`batch 1000 (durable, background builds on: ${upTo.toLocaleString('en-US')} items into an empty collection)`] = await upsertRate(c2, 0, upTo, 1000);
   log(`background builds meanwhile: ${JSON.stringify(c2.info())}`);
@@ -117,7 +124,7 @@ interface Point { searchK: number; recall: number; qps: number }
 interface Matched { searchK: number; freshRecall: number; freshQps: number; collectionQps: number | null; ratio: number | null }
 interface Scenario {
   added: number; live: number; parts: unknown; fresh: Point[]; collection: Point[]; matched?: Matched[]; hnswlib?: unknown;
-  compaction?: unknown; reopenSeconds?: number; upsertBatch1000?: number; compactSeconds?: number;
+  compaction?: unknown; reopenSeconds?: number; upsertBatch1000?: number; compactSeconds?: number; compactGraphSeconds?: number | null;
 }
 const scenarios: Scenario[] = [];
 
@@ -173,13 +180,14 @@ for (const added of ADDED) {
   const split = Math.round((1 - added) * N);
   log(`\n== ${Math.round(added * 100)} % added after the last compaction, ${DELETED * 100} % deleted`);
   const dir = newDir();
-  let c = await Collection.open(dir, { f: dim, metric: 'angular', trees, autoCompact: false });
+  let c = await Collection.open(dir, { f: dim, metric: 'angular', trees, autoCompact: false, ...graphOption });
   const rate = await upsertRate(c, 0, split, 1000);
   if (added === 0) upserts['batch 1000 (durable, no background builds)'] = rate;
   let t = performance.now();
   await c.compact();
   const compactSeconds = seconds(t);
-  log(`base of ${split} items: upserts ${rate.toFixed(0)}/s, compaction ${compactSeconds.toFixed(1)} s`);
+  const graphSeconds = c.info().lastBuild?.graphSeconds ?? null;
+  log(`base of ${split} items: upserts ${rate.toFixed(0)}/s, compaction ${compactSeconds.toFixed(1)} s${graphSeconds === null ? '' : ` (graph ${graphSeconds.toFixed(1)} s)`}`);
   await c.close();
   // From here on, the default policy except full compactions: delta builds as the memtable fills.
   c = await Collection.open(dir, { autoCompact: { deltaFraction: 100, deletedFraction: 100 } });
@@ -198,9 +206,10 @@ for (const added of ADDED) {
   fresh.setSeed(42);
   t = performance.now();
   fresh.build(trees);
-  log(`fresh build of ${freshKeys.length} items: ${seconds(t).toFixed(1)} s`);
+  if (withGraph) fresh.buildGraph();
+  log(`fresh build of ${freshKeys.length} items${withGraph ? ' (with its graph)' : ''}: ${seconds(t).toFixed(1)} s`);
 
-  const scenario: Scenario = { added, live: freshKeys.length, parts, fresh: [], collection: [], compactSeconds };
+  const scenario: Scenario = { added, live: freshKeys.length, parts, fresh: [], collection: [], compactSeconds, compactGraphSeconds: graphSeconds };
   for (const searchK of searchKs) {
     const { a, b } = measurePair(
       (q) => fresh.getNnsByVector(queries[q]!, K, searchK).map((p) => freshKeys[p]!),
@@ -252,7 +261,7 @@ for (const added of ADDED) {
     const report = c.info().lastBuild;
     scenario.compaction = {
       searchK, seconds: compactionSeconds, items: c.size, buildThreads: Math.max(1, availableParallelism() - 1), idleMs: latencies(idle), duringMs: latencies(during), maxGapMs: maxGap,
-      queryThreadPausesMs: { snapshot: report?.snapshotMs, switch: report?.switchMs },
+      queryThreadPausesMs: { snapshot: report?.snapshotMs, switch: report?.switchMs }, graphSeconds: report?.graphSeconds ?? null,
     };
     log(`compaction of ${c.size} items while querying: ${compactionSeconds.toFixed(1)} s; latency ms idle ${JSON.stringify(latencies(idle))}, during ${JSON.stringify(latencies(during))}, longest gap between queries ${maxGap.toFixed(1)} ms; query-thread pauses: snapshot ${report?.snapshotMs.toFixed(1)} ms, switch ${report?.switchMs.toFixed(1)} ms`);
     await c.close();
@@ -316,10 +325,10 @@ results.targets = {
     target.matched!.map((m) => ({ ...m, met: m.ratio === null ? null : m.ratio >= 0.8 })),
   'upserts ≥ 20,000/s in batches of 1,000, durable': upserts['batch 1000 (durable, no background builds)']! >= 20_000,
 };
-writeFileSync(join(RESULTS_DIR, quick ? 'collection-quick.json' : 'collection.json'), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(join(RESULTS_DIR, `collection${withGraph ? '-graph' : ''}${quick ? '-quick' : ''}.json`), JSON.stringify(results, null, 2) + '\n');
 
 const lines: string[] = [];
-lines.push(`\nCollections on glove-100-angular (${N.toLocaleString('en-US')} × ${dim}), ${trees} trees, k = ${K}, ${nQueries} queries, best of ${rounds} interleaved rounds`);
+lines.push(`\nCollections on glove-100-angular (${N.toLocaleString('en-US')} × ${dim}), ${trees} trees${withGraph ? ' + neighbour graphs (fresh build too)' : ''}, k = ${K}, ${nQueries} queries, best of ${rounds} interleaved rounds`);
 lines.push('\n| upserts | items/s |\n| --- | ---: |');
 for (const [k, v] of Object.entries(upserts)) lines.push(`| ${k} | ${v.toFixed(0)} |`);
 lines.push('\n| added since compaction | live | searchK | fresh build recall / QPS | collection recall / QPS | Δ recall | QPS ratio |\n| ---: | ---: | ---: | --- | --- | ---: | ---: |');

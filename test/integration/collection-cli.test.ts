@@ -57,6 +57,28 @@ describe('annoy-ts collection', () => {
     expect(r.stdout).toMatch(/base index\s+297 live of 297/);
   });
 
+  it('create --graph: every index gets its neighbour graph, shown by info', () => {
+    const dir = at('graphs');
+    let r = cli(['collection', 'create', dir, '--f', String(F), '--metric', 'euclidean', '--trees', '3', '--graph']);
+    expect(r.stderr).toMatch(/created .*graphs: f = 6, metric euclidean, 3 trees, neighbour graphs/);
+    expect(r.code).toBe(0);
+    writeFileSync(at('graph-items.jsonl'), ROWS.map((v, i) => JSON.stringify({ key: i, vector: v })).join('\n') + '\n');
+    r = cli(['collection', 'upsert', dir, at('graph-items.jsonl'), '--compact']);
+    expect(r.code).toBe(0);
+    r = cli(['collection', 'info', dir, '--json']);
+    const info = JSON.parse(r.stdout) as { graph: unknown; unusedGraphs: unknown[]; base: { name: string; graph: boolean } };
+    expect(info).toMatchObject({ graph: {}, unusedGraphs: [], base: { live: 300, graph: true } });
+    expect(existsSync(join(dir, `${info.base.name}.ann.graph`))).toBe(true);
+    r = cli(['collection', 'info', dir]);
+    expect(r.stdout).toMatch(/graph\s+yes/);
+    expect(r.stdout).toMatch(/base index\s+300 live of 300 \(base-\d+, with graph\)/);
+    r = cli(['collection', 'query', dir, '--vector', JSON.stringify(ROWS[7]), '-k', '3']);
+    expect((JSON.parse(r.stdout) as { results: { key: number; distance: number }[] }).results[0]).toMatchObject({ key: 7, distance: 0 });
+    r = cli(['collection', 'info', dir, '--graph']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/option --graph does not apply/);
+  });
+
   it('bad command lines and bad input: one line, the right exit code, nothing written', async () => {
     const dir = at('strict');
     cli(['collection', 'create', dir, '--f', '2', '--metric', 'angular']);
@@ -136,7 +158,7 @@ describe('serve --collection', () => {
     r = await call(locked, 'POST', '/v1/collections/b/compact', undefined, 'hunter2');
     expect(r.body).toMatchObject({ collection: 'b', size: 39 });
     r = await call(locked, 'GET', '/v1/collections/b', undefined, 'hunter2');
-    expect(r.body).toMatchObject({ name: 'b', f: F, metric: 'angular', items: 39, base: { live: 39 } });
+    expect(r.body).toMatchObject({ name: 'b', f: F, metric: 'angular', graph: false, unusedGraphs: [], items: 39, base: { live: 39, graph: false } });
     r = await call(open, 'GET', '/v1/collections');
     expect(r.body.collections.map((c: { name: string }) => c.name)).toEqual(['a']);
 

@@ -4,6 +4,6 @@
 export { MemoryCollection, type MemoryCollectionOptions } from './memory-collection.ts';
 export type { AttributeFilter, FieldOperators, FilterLiteral } from './core/filter.ts';
 export type { Attributes, JsonValue, Key, UpsertItem } from './core/input.ts';
-export type { AutoCompactOptions } from './core/options.ts';
-export type { Counts, ItemPredicate, QueryOptions, QueryResult, StoredItem } from './core/state.ts';
+export type { AutoCompactOptions, CollectionGraphOptions } from './core/options.ts';
+export type { Counts, ItemPredicate, SegmentCounts, QueryOptions, QueryResult, StoredItem } from './core/state.ts';
 export { AnnoyArgumentError, AnnoyError, AnnoyFormatError, AnnoyIOError, AnnoyStateError } from 'annoy-ts';

@@ -6,7 +6,7 @@ import { crc32 } from './core/crc32.ts';
 import { checkDimension, checkObject, describe, parseAttributes, type Key, type UpsertItem } from './core/input.ts';
 import type { ItemInfo } from './core/items.ts';
 import {
-  buildDue, checkMaxAttributesLength, checkSeed, checkTrees, policyFrom, type AutoCompactOptions, type Policy,
+  buildDue, checkGraph, checkMaxAttributesLength, checkSeed, checkTrees, policyFrom, type AutoCompactOptions, type CollectionGraphOptions, type Policy,
 } from './core/options.ts';
 import { Segment } from './core/segment.ts';
 import { CollectionState, type BuildSnapshot, type Counts, type QueryOptions, type QueryResult, type StoredItem } from './core/state.ts';
@@ -19,6 +19,12 @@ export interface MemoryCollectionOptions {
   /** Build seed (default 42). */
   seed?: number | bigint;
   /**
+   * Also build a neighbour graph for every index (true, or annoy-ts graph options without nJobs
+   * and onProgress; default false): queries walk it, several times faster at the same recall, but
+   * builds (in the calling thread) take several times longer. toBytes() carries the graphs.
+   */
+  graph?: boolean | CollectionGraphOptions;
+  /**
    * Rebuilds without compact(): false, or thresholds (see AutoCompactOptions). They run in the
    * calling thread, shortly after the write that made one due (setTimeout 0), and block it while they build.
    */
@@ -29,7 +35,9 @@ export interface MemoryCollectionOptions {
 
 const MAGIC = 'ATSCOLL1';
 const FORMAT = 'annoy-ts-memory-collection';
-const VERSION = 1;
+/** Version 2 adds graphs (a segment's graphLength, its .graph bytes after its index); written only when a segment has one. */
+const VERSION = 2;
+const VERSION_WITHOUT_GRAPHS = 1;
 
 /**
  * A collection held in memory: keys, vectors, attributes, filtered queries, upsert and delete
@@ -39,6 +47,7 @@ export class MemoryCollection {
   readonly f: number;
   readonly metric: MetricName;
   readonly trees: number;
+  readonly #graph: CollectionGraphOptions | null;
   readonly #seed: bigint;
   readonly #policy: Policy;
   readonly #state: CollectionState;
@@ -51,6 +60,7 @@ export class MemoryCollection {
     this.f = f;
     this.metric = metric;
     this.trees = checkTrees(o.trees);
+    this.#graph = checkGraph(o.graph);
     this.#seed = checkSeed(o.seed);
     this.#policy = policyFrom(o.autoCompact);
     this.#state = new CollectionState(f, metric, checkMaxAttributesLength(o.maxAttributesLength));
@@ -95,8 +105,13 @@ export class MemoryCollection {
     return this.#state.query(vector, n, options);
   }
 
-  info(): Counts & { f: number; metric: MetricName; trees: number } {
-    return { f: this.f, metric: this.metric, trees: this.trees, ...this.#state.counts() };
+  /** The graph setting builds use: false, or the graph options. */
+  get graph(): false | CollectionGraphOptions {
+    return this.#graph === null ? false : { ...this.#graph };
+  }
+
+  info(): Counts & { f: number; metric: MetricName; trees: number; graph: false | CollectionGraphOptions } {
+    return { f: this.f, metric: this.metric, trees: this.trees, graph: this.graph, ...this.#state.counts() };
   }
 
   /** Rebuilds the index from all live items (in the calling thread). */
@@ -136,7 +151,7 @@ export class MemoryCollection {
   #run(kind: 'full' | 'delta'): void {
     const snapshot = this.#state.snapshot(kind);
     try {
-      this.#state.install(snapshot, snapshot.ids.length === 0 ? null : buildInThread(snapshot, this.f, this.metric, this.trees, this.#seed));
+      this.#state.install(snapshot, snapshot.ids.length === 0 ? null : buildInThread(snapshot, this.f, this.metric, this.trees, this.#graph, this.#seed));
     } catch (e) {
       this.#state.abandon(snapshot);
       throw e;
@@ -144,18 +159,23 @@ export class MemoryCollection {
   }
 
   /**
-   * The whole collection as bytes: its indexes (Annoy's bytes), the newest items' vectors, every
-   * item's key and attributes, and a checksum. fromBytes() gives it back without rebuilding.
+   * The whole collection as bytes: its indexes (Annoy's bytes, and their graphs' when they have
+   * them), the newest items' vectors, every item's key and attributes, and a checksum. fromBytes()
+   * gives it back without rebuilding.
    */
   toBytes(): Uint8Array {
     this.#checkOpen('toBytes');
     const s = this.#state;
     const segments = [s.base, s.delta].filter((x): x is Segment => x !== null);
     const parts: Uint8Array[] = [];
-    const segmentHeaders = segments.map((seg) => {
+    // With a graph in any segment, version 2: each segment's graph bytes (none: 0 bytes) follow its
+    // index bytes, and its header gives graphLength. Without, the version 1 layout.
+    const graphs = segments.map((seg) => (seg.index.hasGraph() ? seg.index.toGraphBuffer() : new Uint8Array(0)));
+    const withGraphs = graphs.some((g) => g.byteLength > 0);
+    const segmentHeaders = segments.map((seg, j) => {
       const ann = seg.index.toBuffer();
-      parts.push(ann, bytesOf(seg.ids), seg.live.slice());
-      return { kind: seg === s.base ? 'base' : 'delta', nItems: seg.count, byteLength: ann.byteLength };
+      parts.push(ann, ...(withGraphs ? [graphs[j]!] : []), bytesOf(seg.ids), seg.live.slice());
+      return { kind: seg === s.base ? 'base' : 'delta', nItems: seg.count, byteLength: ann.byteLength, ...(withGraphs ? { graphLength: graphs[j]!.byteLength } : {}) };
     });
     const mem = s.memtable;
     parts.push(bytesOf(mem.ids.subarray(0, mem.count)), bytesOf(mem.rows.vectors.subarray(0, mem.count * this.f)), mem.live.slice(0, mem.count));
@@ -164,7 +184,8 @@ export class MemoryCollection {
     const itemsText = new TextEncoder().encode(JSON.stringify(items));
     parts.push(itemsText);
     const header = new TextEncoder().encode(JSON.stringify({
-      format: FORMAT, version: VERSION, f: this.f, metric: this.metric, trees: this.trees, seed: this.#seed.toString(),
+      format: FORMAT, version: withGraphs ? VERSION : VERSION_WITHOUT_GRAPHS, f: this.f, metric: this.metric, trees: this.trees, seed: this.#seed.toString(),
+      ...(this.#graph === null ? {} : { graph: this.#graph }),
       autoCompact: this.#policy.auto ? { memtableLimit: this.#policy.memtableLimit, deltaFraction: this.#policy.deltaFraction, deletedFraction: this.#policy.deletedFraction } : false,
       maxAttributesLength: s.maxAttributesLength, nextId: s.nextId, segments: segmentHeaders, memtableRows: mem.count, itemsLength: itemsText.byteLength,
     }));
@@ -198,8 +219,9 @@ export class MemoryCollection {
     const headerLength = view.getUint32(8, true);
     if (16 + headerLength > body) bad('header runs past the end');
     let header: {
-      format: string; version: number; f: number; metric: MetricName; trees: number; seed: string; autoCompact: AutoCompactOptions | false;
-      maxAttributesLength: number; nextId: number; segments: { kind: 'base' | 'delta'; nItems: number; byteLength: number }[]; memtableRows: number; itemsLength: number;
+      format: string; version: number; f: number; metric: MetricName; trees: number; seed: string; autoCompact: AutoCompactOptions | false; graph?: CollectionGraphOptions;
+      maxAttributesLength: number; nextId: number; segments: { kind: 'base' | 'delta'; nItems: number; byteLength: number; graphLength?: number }[];
+      memtableRows: number; itemsLength: number;
     };
     try {
       header = JSON.parse(new TextDecoder().decode(u8.subarray(16, 16 + headerLength))) as typeof header;
@@ -207,12 +229,15 @@ export class MemoryCollection {
       return bad('the header is not JSON');
     }
     if (header.format !== FORMAT) bad(`format ${describe(header.format)}`);
-    if (header.version !== VERSION) bad(`version ${describe(header.version)}; this annoy-ts reads version ${VERSION}`);
+    if (header.version !== VERSION && header.version !== VERSION_WITHOUT_GRAPHS) {
+      bad(`version ${describe(header.version)}; this annoy-ts reads versions ${VERSION_WITHOUT_GRAPHS} and ${VERSION}`);
+    }
     const count = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
     if (!Array.isArray(header.segments) || header.segments.length > 2) bad('the segment list is malformed');
     header.segments.forEach((h, j) => {
       if (h === null || typeof h !== 'object' || !['base', 'delta'].includes(h.kind)) bad(`segment ${j} is malformed`);
       if (!count(h.nItems) || !count(h.byteLength)) bad(`segment ${j} has a bad size`);
+      if (header.version === VERSION_WITHOUT_GRAPHS ? h.graphLength !== undefined : !count(h.graphLength)) bad(`segment ${j} has a bad graph size`);
     });
     if (header.segments.length === 2 && (header.segments[0]!.kind !== 'base' || header.segments[1]!.kind !== 'delta')) bad('the segments are not a base and a delta');
     if (!count(header.memtableRows) || !count(header.itemsLength) || !count(header.nextId) || typeof header.seed !== 'string' || !/^\d+$/.test(header.seed)) {
@@ -222,6 +247,7 @@ export class MemoryCollection {
     try {
       c = new MemoryCollection({
         f: header.f, metric: header.metric, trees: header.trees, seed: BigInt(header.seed), autoCompact: header.autoCompact, maxAttributesLength: header.maxAttributesLength,
+        graph: header.graph ?? false,
       });
     } catch (cause) {
       throw new AnnoyFormatError(`not a MemoryCollection export (toBytes): ${(cause as Error).message}`, { cause });
@@ -237,7 +263,10 @@ export class MemoryCollection {
     const loaded = header.segments.map((h) => {
       let index: AnnoyIndex;
       try {
-        index = AnnoyIndex.fromBuffer(take(h.byteLength), f, c.metric);
+        const ann = take(h.byteLength);
+        const graph = h.graphLength ? take(h.graphLength) : null;
+        // A graph of other index bytes, or damaged, is an AnnoyFormatError (the export's checksum makes that unlikely).
+        index = graph ? AnnoyIndex.fromBuffer(ann, f, c.metric, { graph }) : AnnoyIndex.fromBuffer(ann, f, c.metric);
       } catch (cause) {
         if (cause instanceof AnnoyFormatError && cause.message.startsWith('not a MemoryCollection')) throw cause;
         throw new AnnoyFormatError(`not a MemoryCollection export (toBytes): its ${h.kind} index: ${(cause as Error).message}`, { cause });
@@ -319,7 +348,7 @@ function checkParts(s: CollectionState, bad: (what: string) => never): void {
   if (s.nextId <= last) bad(`nextId ${s.nextId} is not above the largest id ${last}`);
 }
 
-function buildInThread(snapshot: BuildSnapshot, f: number, metric: MetricName, trees: number, seed: bigint): Segment {
+function buildInThread(snapshot: BuildSnapshot, f: number, metric: MetricName, trees: number, graph: CollectionGraphOptions | null, seed: bigint): Segment {
   const index = new AnnoyIndex(f, metric);
   let k = 0;
   for (const { segment, positions } of snapshot.sources) {
@@ -328,6 +357,7 @@ function buildInThread(snapshot: BuildSnapshot, f: number, metric: MetricName, t
   for (let r = 0; r < snapshot.rowCount; r++) index.addItem(k++, snapshot.rows.subarray(r * f, (r + 1) * f));
   index.setSeed(seed);
   index.build(trees, 1);
+  if (graph) index.buildGraph({ ...graph, nJobs: 1 });
   return new Segment('', index, snapshot.ids, snapshot.infos);
 }
 

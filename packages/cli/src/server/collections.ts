@@ -53,8 +53,8 @@ export class CollectionService {
   }
 
   #info(name: string) {
-    const { dir, f, metric, trees, size, base, delta, memtable, building } = this.#get(name).info();
-    return { name, dir, f, metric, trees, items: size, base, delta, memtable, building };
+    const { dir, f, metric, trees, graph, unusedGraphs, size, base, delta, memtable, building } = this.#get(name).info();
+    return { name, dir, f, metric, trees, graph, unusedGraphs, items: size, base, delta, memtable, building };
   }
 
   /** The routes; `writable` is false when the server has no token (writes are then refused). */

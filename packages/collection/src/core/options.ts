@@ -1,4 +1,4 @@
-import { AnnoyArgumentError } from 'annoy-ts';
+import { AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, type GraphOptions } from 'annoy-ts';
 import { checkFraction, checkObject, checkPositiveInteger, DEFAULT_MAX_ATTRIBUTES_LENGTH, describe } from './input.ts';
 
 /** When a collection rebuilds its indexes by itself. */
@@ -70,4 +70,50 @@ export function checkSeed(seed: unknown): bigint {
 
 export function checkMaxAttributesLength(value: unknown): number {
   return value === undefined ? DEFAULT_MAX_ATTRIBUTES_LENGTH : checkPositiveInteger(value, 'maxAttributesLength', 2);
+}
+
+/**
+ * The graph options a collection takes (annoy-ts's GraphOptions without nJobs, which is the
+ * collection's build threads, and onProgress): stored with the collection, so JSON only.
+ */
+export type CollectionGraphOptions = Omit<GraphOptions, 'nJobs' | 'onProgress'>;
+
+const GRAPH_KEYS = ['degree', 'neighbours', 'candidates', 'rounds', 'alpha', 'minDegree', 'seed', 'quantize'];
+
+/**
+ * The `graph` option checked: null (off: false or undefined) or the graph options (true: {}).
+ * The values are checked by the library itself, on a two-item dry run (well under a millisecond).
+ */
+export function checkGraph(graph: unknown): CollectionGraphOptions | null {
+  if (graph === undefined || graph === false) return null;
+  if (graph === true) return {};
+  if (graph === null || typeof graph !== 'object' || Array.isArray(graph)) {
+    throw new AnnoyArgumentError(`graph must be true, false or graph options (degree, neighbours, …), got ${describe(graph)}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(graph)) {
+    if (!GRAPH_KEYS.includes(name)) {
+      throw new AnnoyArgumentError(`graph: unknown option ${JSON.stringify(name)} (known: ${GRAPH_KEYS.join(', ')}; the build threads are buildThreads)`);
+    }
+    if (value !== undefined) out[name] = value;
+  }
+  const probe = new AnnoyIndex(1, 'euclidean');
+  probe.addItem(0, [0]);
+  probe.addItem(1, [1]);
+  probe.build(1, 1, { graph: { ...out, nJobs: 1 } }); // throws AnnoyArgumentError for a bad value
+  return out as CollectionGraphOptions;
+}
+
+/** The graph setting as stored in a collection's settings: "false", or the options as JSON. */
+export function graphText(graph: CollectionGraphOptions | null): string {
+  return graph === null ? 'false' : JSON.stringify(graph);
+}
+
+/** A stored graph setting back (null: off); anything unreadable is an AnnoyFormatError naming `where`. */
+export function parseGraphText(text: string, where: string): CollectionGraphOptions | null {
+  try {
+    return checkGraph(JSON.parse(text) as unknown);
+  } catch (cause) {
+    throw new AnnoyFormatError(`${where}: the stored graph setting ${describe(text)} is not valid: ${(cause as Error).message}`, { cause });
+  }
 }

@@ -67,10 +67,18 @@ export interface BuildSnapshot {
   readonly killed: number[];
 }
 
+/** An index segment's counts; `graph`: whether its queries walk a neighbour graph (else its forest). */
+export interface SegmentCounts {
+  items: number;
+  live: number;
+  name: string;
+  graph: boolean;
+}
+
 export interface Counts {
   size: number;
-  base: { items: number; live: number; name: string } | null;
-  delta: { items: number; live: number; name: string } | null;
+  base: SegmentCounts | null;
+  delta: SegmentCounts | null;
   memtable: { items: number; live: number };
 }
 
@@ -109,7 +117,7 @@ export class CollectionState {
   }
 
   counts(): Counts {
-    const seg = (s: Segment | null) => s && { items: s.count, live: s.liveCount, name: s.name };
+    const seg = (s: Segment | null): SegmentCounts | null => s && { items: s.count, live: s.liveCount, name: s.name, graph: s.index.hasGraph() };
     return { size: this.size, base: seg(this.base), delta: seg(this.delta), memtable: { items: this.memtable.count, live: this.memtable.liveCount } };
   }
 
@@ -392,6 +400,13 @@ function matching(segment: Segment, predicate: AttributePredicate): AllowedIds {
  * trees), ×1 cost 0.007–0.010 of recall@10 against a fresh build of all items, ×2 matched it within
  * 0.003 for searchK 3,000–30,000, for 10 % more candidates in all (with 5 % deleted as well,
  * bench:collection measured a gap of 0.006–0.009 at searchK ≥ 5,000).
+ * Segments with neighbour graphs (the share becomes the walk's beam, share / 16) lose more at
+ * the same searchK: GloVe-100, 20,000 + a delta of 2,000, 20 trees, recall@10 at searchK
+ * 500 / 1,000 / 2,000 was 0.814 / 0.965 / 0.988 against 0.961 / 0.988 / 0.996 for one segment
+ * of the same items (boost 3: 0.877 / 0.980 / 0.996; the whole searchK to every segment: 0.981 /
+ * 0.998 / 1.000, at about 1.5–2× the time per query). At equal time per query the variants were
+ * within the noise of that busy machine, so graphs keep this share and boost: with a delta, ask
+ * for a larger searchK for the same recall.
  */
 export const DELTA_BOOST = 2;
 

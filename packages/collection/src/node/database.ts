@@ -1,5 +1,5 @@
 // The collection database (collection.db), as the database thread (store-worker.ts) uses it:
-//   meta  (name, value)                        format, version, f, metric, trees, seed, and which
+//   meta  (name, value)                        format, version, f, metric, trees, seed, graph, and which
 //                                              index segments are current and the ids they cover
 //   items (id, key, vector, attributes)        every live item: id = its place in the history of
 //                                              writes (a replaced item gets a new one), the key
@@ -28,6 +28,8 @@ export interface Settings {
   metric: MetricName;
   trees: number;
   seed: string;
+  /** The graph setting: "false" or the graph options as JSON (collections made before it existed have none: "false"). */
+  graph: string;
   meta: Meta;
 }
 
@@ -87,7 +89,7 @@ export function lock(db: SqlDatabase, dir: string): void {
 }
 
 /** Reads the settings, creating the schema first when the database is new (then f and metric are required). */
-export function readOrCreate(db: SqlDatabase, dir: string, requested: { f: number; metric: MetricName } | null, trees: number, seed: string): Settings {
+export function readOrCreate(db: SqlDatabase, dir: string, requested: { f: number; metric: MetricName } | null, trees: number, seed: string, graph: string): Settings {
   let rows: { name: string; value: string }[];
   try {
     const hasMeta = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
@@ -101,7 +103,7 @@ export function readOrCreate(db: SqlDatabase, dir: string, requested: { f: numbe
         const set = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
         const initial: Record<string, string> = {
           format: FORMAT, version: String(VERSION), f: String(requested.f), metric: requested.metric,
-          trees: String(trees), seed,
+          trees: String(trees), seed, graph,
           base: '', baseUpTo: '-1', delta: '', deltaUpTo: '-1',
         };
         for (const [name, value] of Object.entries(initial)) set.run(name, value);
@@ -133,7 +135,7 @@ export function readOrCreate(db: SqlDatabase, dir: string, requested: { f: numbe
   const seedText = m.get('seed') ?? '';
   if (!/^\d+$/.test(seedText)) throw annoyError('AnnoyFormatError', `${dir}/${DATABASE_FILE}: meta seed is ${describe(seedText)}`);
   return {
-    f, metric, trees: num('trees'), seed: seedText,
+    f, metric, trees: num('trees'), seed: seedText, graph: m.get('graph') ?? 'false',
     meta: { base: m.get('base') ?? '', baseUpTo: num('baseUpTo'), delta: m.get('delta') ?? '', deltaUpTo: num('deltaUpTo') },
   };
 }

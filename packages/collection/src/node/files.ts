@@ -1,24 +1,23 @@
 // A collection folder's files besides the database: index segments (an Annoy file, its sidecar,
 // and the ids companion that maps index positions to item ids), written durably before the
 // database names them, and removed only once the database no longer does.
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { AnnoyFormatError, AnnoyIOError, crc32, type Sidecar } from 'annoy-ts';
+import { dirname, join } from 'node:path';
+import { AnnoyFormatError, AnnoyIOError, crc32, writeFileAtomic, type Sidecar } from 'annoy-ts';
 
 export const DATABASE_FILE = 'collection.db';
 const IDS_MAGIC = 'ATSCIDS1';
 const IDS_VERSION = 1;
 const IDS_HEADER = 32;
-/** Segment files: base-000012.ann, base-000012.ann.json, base-000012.ids (and the same for delta). */
-const SEGMENT_FILE = /^(base|delta)-(\d{6,})\.(ann|ann\.json|ids)$/;
+/** Segment files: base-000012.ann, base-000012.ann.json, base-000012.ids, base-000012.ann.graph (optional; the same for delta). */
+const SEGMENT_FILE = /^(base|delta)-(\d{6,})\.(ann|ann\.json|ann\.graph|ids)$/;
 /** Temporary files of a write that did not finish (ours, and the library's save()): `.<target>.<pid>.<hex>.tmp`. */
-const TEMP_FILE = /^\.(base|delta)-\d{6,}\.(ann|ann\.json|ids)\.\d+\.[0-9a-f]+\.tmp$/;
+const TEMP_FILE = /^\.(base|delta)-\d{6,}\.(ann|ann\.json|ann\.graph|ids)\.\d+\.[0-9a-f]+\.tmp$/;
 
-export function segmentFiles(dir: string, name: string): { ann: string; sidecar: string; ids: string } {
+export function segmentFiles(dir: string, name: string): { ann: string; sidecar: string; ids: string; graph: string } {
   const ann = join(dir, `${name}.ann`);
-  return { ann, sidecar: `${ann}.json`, ids: join(dir, `${name}.ids`) };
+  return { ann, sidecar: `${ann}.json`, ids: join(dir, `${name}.ids`), graph: `${ann}.graph` };
 }
 
 /** The generation number in a segment name (base-000012 → 12). */
@@ -81,26 +80,13 @@ export function readIds(path: string, sidecar: Sidecar): Float64Array {
   return ids;
 }
 
-/** Writes a new file durably: a temporary file, flushed, renamed into place, the folder flushed. */
+/**
+ * Writes a new file durably: the library's atomic write (a temporary file, flushed, renamed into
+ * place), then the folder flushed, so the rename is on disk before the database names the file.
+ */
 export function writeFileDurably(path: string, bytes: Uint8Array): void {
-  const slash = path.lastIndexOf('/');
-  const dir = path.slice(0, slash), base = path.slice(slash + 1);
-  const temp = join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(temp, 'wx');
-    try {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-    syncFolder(dir);
-  } catch (cause) {
-    rmSync(temp, { force: true });
-    throw new AnnoyIOError(`cannot write ${path}: ${(cause as Error).message}`, { cause });
-  }
+  writeFileAtomic(path, bytes);
+  syncFolder(dirname(path));
 }
 
 /** Flushes a folder's entries (renames, new files) to disk; best effort where folders cannot be fsynced. */
@@ -144,5 +130,5 @@ export async function removeFiles(dir: string, files: readonly string[]): Promis
 }
 
 export function segmentFileNames(name: string): string[] {
-  return [`${name}.ann`, `${name}.ann.json`, `${name}.ids`];
+  return [`${name}.ann`, `${name}.ann.json`, `${name}.ids`, `${name}.ann.graph`];
 }

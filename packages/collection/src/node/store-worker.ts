@@ -35,7 +35,7 @@ async function run(request: StoreRequest): Promise<unknown> {
       db = await openDatabase(init.path);
       try {
         lock(db, init.dir);
-        const settings = readOrCreate(db, init.dir, request.requested, request.trees, request.seed);
+        const settings = readOrCreate(db, init.dir, request.requested, request.trees, request.seed, request.graph);
         writer = new Writer(db);
         return { ...settings, driver: db.driver };
       } catch (e) {

@@ -11,7 +11,7 @@ export interface StoreInit {
 }
 
 export type StoreRequest = { id: number } & (
-  | { kind: 'open'; requested: { f: number; metric: MetricName } | null; trees: number; seed: string }
+  | { kind: 'open'; requested: { f: number; metric: MetricName } | null; trees: number; seed: string; graph: string }
   | { kind: 'rows'; f: number; vectorsAbove: number }
   | { kind: 'write'; ops: WriteOp[] }
   | { kind: 'meta'; values: Record<string, string> }
