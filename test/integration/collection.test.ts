@@ -13,6 +13,7 @@ import { Rng } from '../../packages/cli/src/cli/prng.ts';
 import {
   AnnoyArgumentError, AnnoyFormatError, AnnoyStateError, Collection, MemoryCollection, type Key, type QueryResult,
 } from '../../packages/collection/src/node/index.ts';
+import { failingNextBuild } from '../../packages/collection/src/node/collection.ts';
 import { exactDistance } from '../helpers/exact.ts';
 
 const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'annoy-ts-collection-'));
@@ -311,7 +312,7 @@ describe('Collection against exact search', () => {
 
     await c.delete([3]);
     model.delete(3);
-    c.failNextBuildForTest();
+    failingNextBuild.add(c);
     await expect(c.compact()).rejects.toThrow(/test failure after writing the segment/);
     expect(readdirSync(dir).sort()).toEqual(filesBefore); // its files are gone, the old ones stay
 

@@ -109,6 +109,13 @@ interface RunningBuild {
 }
 
 /**
+ * @internal Collections whose next build fails after writing its files, as if the process died
+ * before the switch: fault injection for tests, which import this module directly (the package's
+ * entries do not export it).
+ */
+export const failingNextBuild = new WeakSet<object>();
+
+/**
  * A collection of items — a key (string or safe integer), a vector, JSON attributes — stored
  * durably in a folder and searched with annoy-ts indexes, which are rebuilt in the background.
  *
@@ -146,7 +153,6 @@ export class Collection {
   /** Segments opened without their damaged or foreign graph, and why. */
   readonly #unusedGraphs: { segment: string; reason: string }[];
   /** Tests: make the next build fail after writing its files. */
-  #failNextBuild = false;
 
   private constructor(init: {
     dir: string; f: number; metric: MetricName; trees: number; graph: CollectionGraphOptions | null; seed: bigint; threads: number; policy: Policy;
@@ -445,10 +451,7 @@ export class Collection {
       sources: snapshot.sources.map(({ segment, positions }) => ({ path: segmentFiles(this.dir, segment.name).ann, positions })),
       rows: snapshot.rows, rowCount: snapshot.rowCount, ids: snapshot.ids.slice(),
     };
-    if (this.#failNextBuild) {
-      this.#failNextBuild = false;
-      request.failAfterWriting = true;
-    }
+    if (failingNextBuild.delete(this)) request.failAfterWriting = true;
     const worker = startWorker('build-worker', request, [request.rows.buffer as ArrayBuffer, request.ids.buffer as ArrayBuffer]);
     // A build nobody waits for does not keep the process alive (its files are cleaned up at the next open).
     if (!awaited) worker.unref();
@@ -480,11 +483,6 @@ export class Collection {
     const switchMs = performance.now() - t;
     void removeFiles(this.dir, old.filter((n): n is string => !!n).flatMap(segmentFileNames)).catch(() => undefined);
     return switchMs;
-  }
-
-  /** @internal Tests: the next build fails after writing its files (as if the process died before the switch). */
-  failNextBuildForTest(): void {
-    this.#failNextBuild = true;
   }
 }
 
