@@ -4,6 +4,9 @@
 // (one cluster: the items nearest to a randomly drawn item) — k = 10: recall@10 against exact
 // filtered search, and queries per second, for
 //   annoy-ts ids        getNnsByVector(q, 10, { searchK, filter: AllowedIds }) (the bitset path; auto walk/scan)
+//   annoy-ts graph ids  the same call on the same index with its neighbour graph (buildGraph(), default
+//                       options): the walk goes through the graph when enough items are allowed, else
+//                       the forest's path as above (graphQuery in src/graph/index-graph.ts decides)
 //   annoy-ts predicate  the same with filter: (id) => boolean (asked inside the walk)
 //   hnswlib             hnswlib-node's searchKnn(q, 10, filter callback), M = 16, efConstruction = 200, ef sweep
 //   post-filter         annoy-ts unfiltered top 100, then the filter, first 10 (what Annoy users do today)
@@ -14,16 +17,20 @@
 // for radii holding 10, 100 and 1,000 items.
 //
 //   npm run bench:filter [-- --datasets glove-100-angular,fashion-mnist-784-euclidean]
-//     [--queries 100] [--trees 10] [--rounds 3] [--quick] [--skip switch,radius,hnswlib] [--out NAME]
+//     [--queries 100] [--trees 10] [--rounds 3] [--quick] [--skip switch,radius,hnswlib,graph] [--out NAME]
 //
 // Writes bench/results/filter.json (filter-quick.json with --quick, or --out NAME) and prints tables.
 // Builds are cached in .cache/bench/filter/ (annoy-ts files are Annoy's format, byte-identical for a
-// seed; hnswlib-node's index files); exact answers are computed each run (double precision, here).
+// seed; the graph's bytes beside them; hnswlib-node's index files); exact answers are computed each
+// run (double precision, here).
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AnnoyIndex } from '../packages/annoy-ts/src/node/index.ts';
+import { AnnoyIndex, GRAPH_FORMAT_VERSION, readFileBytes, readGraphHeader, writeFileAtomic } from '../packages/annoy-ts/src/node/index.ts';
+import { EF_MAX } from '../packages/annoy-ts/src/graph/search.ts';
+import { GRAPH_DEFAULTS, SEARCH_K_PER_EF } from '../packages/annoy-ts/src/graph/index-graph.ts';
 import { AllowedIds, type Filter } from '../packages/annoy-ts/src/search/filter.ts';
 import { filterTuning } from '../packages/annoy-ts/src/search/search.ts';
 import { Rng } from '../packages/cli/src/cli/prng.ts';
@@ -50,7 +57,12 @@ const skip = new Set(values.skip.split(',').filter(Boolean));
 const datasets = values.datasets.split(',') as BenchDatasetName[];
 const K = 10;
 const SELECTIVITIES = [0.5, 0.1, 0.01, 0.001];
+// The graph series sweeps the same values. Its beam is searchK / SEARCH_K_PER_EF, at most EF_MAX
+// (graphQuery): 300 … 30,000 are beams of 19 … 1,875 and the top of the sweep is the widest beam, past
+// which searchK changes nothing for the walk (checked below); the top values still matter where the
+// forest answers (filters too selective for the walk).
 const SEARCH_K = [100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000];
+if (Math.max(...SEARCH_K) < SEARCH_K_PER_EF * EF_MAX) throw new Error('the searchK sweep no longer reaches the graph walk\'s widest beam');
 const EF = [10, 20, 40, 80, 160, 320, 640, 1280];
 const POST_SEARCH_K = [1000, 10_000, 100_000];
 const TARGET = 0.95;
@@ -89,11 +101,14 @@ async function loadData(name: BenchDatasetName): Promise<Data> {
   return { name, metric: ds.metric, dim: ds.dim, nBase, base: ds.base.subarray(0, nBase * ds.dim), queries };
 }
 
+const annoyFile = (data: Data): string => join(CACHE, `${data.name}-n${data.nBase}-t${nTrees}-s${SEED}.ann`);
+
 function annoyIndex(data: Data): AnnoyIndex {
   const dir = CACHE;
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${data.name}-n${data.nBase}-t${nTrees}-s${SEED}.ann`);
-  if (existsSync(file)) return AnnoyIndex.open(file);
+  const file = annoyFile(data);
+  // The trees alone (a .graph beside the file, had anyone put one there, is the graph series' business).
+  if (existsSync(file)) return AnnoyIndex.open(file, { graph: false });
   const index = new AnnoyIndex(data.dim, data.metric);
   for (let i = 0; i < data.nBase; i++) index.addItem(i, data.base.subarray(i * data.dim, (i + 1) * data.dim));
   index.setSeed(SEED);
@@ -102,6 +117,45 @@ function annoyIndex(data: Data): AnnoyIndex {
   log(`${data.name}: annoy-ts built ${nTrees} trees in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   index.save(file);
   return index;
+}
+
+/** What the report keeps of the graph: its options, size, and the build's seconds (null: read from the cache). */
+interface GraphFacts {
+  options: Omit<typeof GRAPH_DEFAULTS, 'nJobs'>;
+  file: string;
+  bytes: number;
+  edges: number;
+  maxDegree: number;
+  quantized: boolean;
+  buildSeconds: number | null;
+}
+
+/**
+ * The same index (the cached .ann: same trees and seed) with its neighbour graph, buildGraph()'s
+ * defaults. The graph's bytes (toGraphBuffer) are cached beside the .ann, named by the options and
+ * the graph format (nJobs changes nothing in a graph), and attached with fromBuffer.
+ */
+function graphIndex(data: Data): { index: AnnoyIndex; facts: GraphFacts } {
+  const { nJobs: _, ...options } = GRAPH_DEFAULTS;
+  const key = createHash('sha1').update(JSON.stringify({ options, version: GRAPH_FORMAT_VERSION })).digest('hex').slice(0, 12);
+  const ann = annoyFile(data);
+  const file = ann.replace(/\.ann$/, `-graph-${key}.graph`);
+  const annBytes = readFileBytes(ann);
+  let graph: Uint8Array, buildSeconds: number | null = null, index: AnnoyIndex;
+  if (existsSync(file)) {
+    graph = readFileBytes(file);
+    index = AnnoyIndex.fromBuffer(annBytes, data.dim, data.metric, { graph });
+  } else {
+    index = AnnoyIndex.fromBuffer(annBytes, data.dim, data.metric);
+    const t = performance.now();
+    index.buildGraph();
+    buildSeconds = (performance.now() - t) / 1000;
+    log(`${data.name}: annoy-ts built the graph in ${buildSeconds.toFixed(1)} s`);
+    graph = index.toGraphBuffer();
+    writeFileAtomic(file, graph);
+  }
+  const h = readGraphHeader(graph, file);
+  return { index, facts: { options, file: relative(REPO_ROOT, file), bytes: graph.byteLength, edges: h.edges, maxDegree: h.maxDegree, quantized: h.quantized, buildSeconds } };
 }
 
 function hnswIndex(data: Data): HnswIndex {
@@ -309,6 +363,7 @@ interface DatasetReport {
   dim: number;
   metric: string;
   nTrees: number;
+  graph: GraphFacts | null;
   filters: { name: string; kind: string; selectivity: number; allowed: number }[];
   points: Point[];
   switchPoints: Point[];
@@ -329,21 +384,23 @@ for (const name of datasets) {
     norms[i] = s;
   }
   const index = annoyIndex(data);
+  const withGraph = skip.has('graph') ? null : graphIndex(data);
   const hnsw = skip.has('hnswlib') ? null : hnswIndex(data);
   const filters = makeFilters(data, norms, SELECTIVITIES, ['random', 'cluster']);
   const truth = exactAnswers(data, norms, filters);
   const arrays = data.queries.map((v) => Array.from(v));
   const report: DatasetReport = {
-    name, nBase: data.nBase, dim: data.dim, metric: data.metric, nTrees,
+    name, nBase: data.nBase, dim: data.dim, metric: data.metric, nTrees, graph: withGraph?.facts ?? null,
     filters: filters.map((f) => ({ name: f.name, kind: f.kind, selectivity: f.selectivity, allowed: f.allowed.count })),
     points: [], switchPoints: [], switchAllowed: {}, radius: [],
   };
 
   for (const [fi, f] of filters.entries()) {
     const score = (q: number, got: number[]) => recallOf(got, truth.filtered[fi][q], f.allowed, (id) => truth.distance(q, id));
-    const filtered = (filter: Filter) => (searchK: number): Run => (q) => index.getNnsByVector(data.queries[q], K, { searchK, filter });
+    const filtered = (filter: Filter, on = index) => (searchK: number): Run => (q) => on.getNnsByVector(data.queries[q], K, { searchK, filter });
     const configs = [
       { library: 'annoy-ts ids', param: 'searchK', values: SEARCH_K, make: filtered(f.allowed) },
+      ...(withGraph ? [{ library: 'annoy-ts graph ids', param: 'searchK', values: SEARCH_K, make: filtered(f.allowed, withGraph.index) }] : []),
       { library: 'annoy-ts predicate', param: 'searchK', values: SEARCH_K, make: filtered(f.predicate) },
       {
         library: 'post-filter top 100', param: 'searchK', values: POST_SEARCH_K,
@@ -443,10 +500,11 @@ function summarise(points: Point[]): string {
 const fmt = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(3));
 const lines: string[] = [];
 for (const r of reports) {
-  lines.push(`\n## ${r.name} (${r.nBase.toLocaleString('en-US')} × ${r.dim}, ${r.metric}; annoy-ts ${r.nTrees} trees; hnswlib M = 16, efC = 200; k = 10, ${nQueries} queries)\n`);
-  lines.push('QPS at recall@10 ≥ 0.95 (best point of each sweep; the setting in brackets); post-filter: its best recall.\n');
-  lines.push('| filter | allowed | annoy-ts ids | annoy-ts predicate | hnswlib filter | ids ÷ hnswlib | post-filter top 100 | target |');
-  lines.push('| :-- | --: | --: | --: | --: | --: | --: | :-: |');
+  const graph = r.graph ? `; annoy-ts graph: buildGraph() defaults, ${r.graph.edges.toLocaleString('en-US')} edges` : '';
+  lines.push(`\n## ${r.name} (${r.nBase.toLocaleString('en-US')} × ${r.dim}, ${r.metric}; annoy-ts ${r.nTrees} trees${graph}; hnswlib M = 16, efC = 200; k = 10, ${nQueries} queries)\n`);
+  lines.push('QPS at recall@10 ≥ 0.95 (best point of each sweep; the setting in brackets); post-filter: its best recall; target: met by the forest / with the graph.\n');
+  lines.push('| filter | allowed | annoy-ts ids | annoy-ts graph ids | annoy-ts predicate | hnswlib filter | ids ÷ hnswlib | graph ÷ hnswlib | post-filter top 100 | target |');
+  lines.push('| :-- | --: | --: | --: | --: | --: | --: | --: | --: | :-: |');
   for (const f of r.filters) {
     const pts = r.points.filter((p) => p.filter === f.name);
     const cell = (l: string): string => {
@@ -455,14 +513,20 @@ for (const r of reports) {
       const all = pts.filter((p) => p.library === l);
       return all.length ? `— (best recall ${Math.max(...all.map((p) => p.recall)).toFixed(3)})` : 'n/a';
     };
-    const ids = bestAt(pts, 'annoy-ts ids', TARGET), h = bestAt(pts, 'hnswlib filter', TARGET);
-    const ratio = ids && h ? ids.qps / h.qps : ids ? Infinity : NaN;
+    const h = bestAt(pts, 'hnswlib filter', TARGET);
+    // Against hnswlib at the same recall: the QPS ratio, and whether the target is met (n/a: not measured).
+    const versus = (l: string): { ratio: string; met: string } => {
+      if (!pts.some((p) => p.library === l)) return { ratio: 'n/a', met: 'n/a' };
+      const b = bestAt(pts, l, TARGET);
+      const ratio = b && h ? `${(b.qps / h.qps).toFixed(2)}×` : b ? '∞ (hnswlib < 0.95)' : '—';
+      return { ratio, met: b !== null && (h === null || b.qps >= h.qps) ? '✓' : '✗' };
+    };
+    const ids = versus('annoy-ts ids'), viaGraph = versus('annoy-ts graph ids');
     const post = pts.filter((p) => p.library === 'post-filter top 100');
     const postBest = post.length ? post.reduce((a, b) => (b.recall > a.recall ? b : a)) : null;
-    const met = ids !== null && (h === null || ids.qps >= h.qps);
-    lines.push(`| ${f.name} | ${f.allowed.toLocaleString('en-US')} | ${cell('annoy-ts ids')} | ${cell('annoy-ts predicate')} | ${cell('hnswlib filter')} | ` +
-      `${Number.isFinite(ratio) ? ratio.toFixed(2) + '×' : ratio === Infinity ? '∞ (hnswlib < 0.95)' : '—'} | ` +
-      `${postBest ? `${postBest.recall.toFixed(3)} (${postBest.meanResults.toFixed(1)} results, ${fmt(postBest.qps)} QPS)` : 'n/a'} | ${met ? '✓' : '✗'} |`);
+    lines.push(`| ${f.name} | ${f.allowed.toLocaleString('en-US')} | ${cell('annoy-ts ids')} | ${cell('annoy-ts graph ids')} | ${cell('annoy-ts predicate')} | ` +
+      `${cell('hnswlib filter')} | ${ids.ratio} | ${viaGraph.ratio} | ` +
+      `${postBest ? `${postBest.recall.toFixed(3)} (${postBest.meanResults.toFixed(1)} results, ${fmt(postBest.qps)} QPS)` : 'n/a'} | ${ids.met} / ${viaGraph.met} |`);
   }
   if (r.switchPoints.length) {
     lines.push('\nSwitch point (random filters): the filtered walk forced (QPS at recall ≥ 0.95) against the exact scan forced.\n');
@@ -490,8 +554,8 @@ const outName = values.out ?? (quick ? 'filter-quick' : 'filter');
 const outFile = join(REPO_ROOT, 'bench', 'results', `${outName}.json`);
 writeFileSync(outFile, JSON.stringify({
   type: 'bench:filter', started: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000,
-  config: { datasets, nQueries, nTrees, rounds, quick, k: K, selectivities: SELECTIVITIES, searchK: SEARCH_K, ef: EF, target: TARGET,
-    tuning: { ...filterTuning } },
+  config: { datasets, nQueries, nTrees, rounds, quick, skip: [...skip], k: K, selectivities: SELECTIVITIES, searchK: SEARCH_K, ef: EF, target: TARGET,
+    tuning: { ...filterTuning }, graphBeam: { searchKPerEf: SEARCH_K_PER_EF, efMax: EF_MAX } },
   machine: machineFacts(null), loadAverageAtEnd: loadAverage(), datasets: reports, table: text,
 }, (_, v) => (v === Infinity ? 'Infinity' : v), 2));
 log(`wrote ${outFile}`);

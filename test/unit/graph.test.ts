@@ -165,6 +165,16 @@ describe('the graph of an index', () => {
     }
   });
 
+  it('n beyond the widest beam (4,096 results) is answered by the trees: n results, as without the graph', () => {
+    const { index, vectors } = withHoles('euclidean', 8, 6000, 3);
+    index.build(3, 1, { graph: true });
+    const plain = AnnoyIndex.fromBuffer(index.toBuffer(), 8, 'euclidean');
+    for (const searchK of [-1, 100_000]) {
+      expect(index.getNnsByVector(vectors[0], 5000, searchK)).toEqual(plain.getNnsByVector(vectors[0], 5000, searchK));
+    }
+    expect(index.getNnsByVector(vectors[0], 5000)).toHaveLength(5000);
+  });
+
   it('bad options, wrong states', () => {
     const { index } = withHoles('angular', 8, 200);
     expect(() => index.buildGraph()).toThrow(AnnoyStateError);
@@ -277,6 +287,25 @@ describe('filters through the graph', () => {
       recall += recallOf(got, truth);
     }
     expect(recall / 50).toBeGreaterThan(0.9);
+  });
+
+  it('never returns fewer than min(n, allowed) items, whatever searchK (a walk that ends short leaves the query to the forest)', () => {
+    const { index, vectors } = withHoles('euclidean', 16, 3000, 6);
+    index.build(4, 1, { graph: true });
+    // Enough allowed items for the walk (see graphQuery), scattered (ids ≡ 0 mod 10) or one region
+    // (the items nearest to item 1) far from most queries; small searchK caps the walk's distances.
+    const present = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 7 !== 3);
+    const byDistance = [...present].sort((a, b) => index.getDistance(1, a) - index.getDistance(1, b));
+    for (const allowed of [present.filter((i) => i % 10 === 0), byDistance.slice(0, 300)]) {
+      const set = new Set(allowed);
+      for (const searchK of [1, 20, 100, 300]) {
+        for (let q = 0; q < 20; q++) {
+          const got = index.getNnsByVector(vectors[q * 149 + 2], 10, { searchK, filter: allowed });
+          expect(got).toHaveLength(10);
+          for (const id of got) expect(set.has(id)).toBe(true);
+        }
+      }
+    }
   });
 });
 

@@ -211,12 +211,15 @@ export class IndexGraph {
 /**
  * A query through the graph, or null when the forest should answer it: radius queries
  * (maxDistance), predicate filters (they are asked per candidate, which the WebAssembly walk
- * cannot do), and filters so selective that walking the graph would visit most of it for few
- * results (the forest's filtered search scans those exactly).
+ * cannot do), filters so selective that walking the graph would visit most of it for few
+ * results (the forest's filtered search scans those exactly), filtered walks that found fewer
+ * than n allowed items, and n beyond the widest beam.
  */
 export function graphQuery(searcher: GraphSearcher, n: number, searchK: number, withDistances: boolean, refinement: Refinement | null): SearchResult | null {
   // searchK Infinity promises the exact answer (every tree to its end); a walk cannot promise it.
   if (searchK === Infinity) return null;
+  // The beam holds at most EF_MAX results: a larger n is the forest's.
+  if (n > EF_MAX) return null;
   let allowed: Uint32Array | null = null;
   const ef = searchK === -1 ? defaultEf(n) : Math.min(EF_MAX, Math.max(n, Math.ceil(searchK / SEARCH_K_PER_EF)));
   // Below 16·n, searchK bounds the distances computed instead (the beam is already as narrow as n).
@@ -231,5 +234,9 @@ export function graphQuery(searcher: GraphSearcher, n: number, searchK: number, 
     }
   }
   if (n === 0) return { ids: [], distances: [] };
-  return searcher.search(n, { ef, budget, entryTrees: ENTRY_TREES, seedsPerLeaf: SEEDS_PER_LEAF, allowed }, withDistances);
+  const result = searcher.search(n, { ef, budget, entryTrees: ENTRY_TREES, seedsPerLeaf: SEEDS_PER_LEAF, allowed }, withDistances);
+  // A filtered walk can end short of n (its budget spent among disallowed items, or a correlated
+  // filter far from the query): the forest answers then, whose scan completes it — never fewer
+  // than min(n, allowed) results (allowed ≥ 4·ef ≥ 4n here).
+  return allowed && result.ids.length < n ? null : result;
 }
