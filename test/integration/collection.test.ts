@@ -6,7 +6,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MetricName } from '../../packages/annoy-ts/src/index.ts';
 import { Rng } from '../../packages/cli/src/cli/prng.ts';
@@ -15,6 +14,7 @@ import {
 } from '../../packages/collection/src/node/index.ts';
 import { failingNextBuild } from '../../packages/collection/src/node/collection.ts';
 import { exactDistance } from '../helpers/exact.ts';
+import { retamper } from '../helpers/collection-export.ts';
 
 const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'annoy-ts-collection-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -386,24 +386,6 @@ describe('MemoryCollection', () => {
     expect(c.info().memtable.items).toBe(0);
   });
 });
-
-/** The export with its header changed by `tamper`, re-laid out and re-checksummed like toBytes() does. */
-function retamper(bytes: Uint8Array, tamper: (header: Record<string, unknown>) => void): Uint8Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + length))) as Record<string, unknown>;
-  tamper(header);
-  const text = new TextEncoder().encode(JSON.stringify(header));
-  const pad = (n: number) => Math.ceil(n / 8) * 8;
-  const rest = bytes.subarray(pad(16 + length), bytes.length - 4);
-  const out = new Uint8Array(pad(16 + text.length) + rest.length + 4);
-  out.set(bytes.subarray(0, 8));
-  new DataView(out.buffer).setUint32(8, text.length, true);
-  out.set(text, 16);
-  out.set(rest, pad(16 + text.length));
-  new DataView(out.buffer).setUint32(out.length - 4, zlib.crc32(out.subarray(0, out.length - 4)) >>> 0, true);
-  return out;
-}
 
 /** Waits until no background build is running or due. */
 async function settle(c: Collection): Promise<void> {
