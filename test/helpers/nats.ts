@@ -20,6 +20,8 @@ export interface NatsOptions {
   token?: string;
   /** A fixed port (to restart a server where clients expect it); default: a free one. */
   port?: number;
+  /** TLS for clients (PEM files): the server's certificate and key; with `verify`, clients need a certificate signed by `ca`. */
+  tls?: { cert: string; key: string; ca?: string; verify?: boolean };
 }
 
 export interface NatsServer {
@@ -41,6 +43,13 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
   const lines = ['host: 127.0.0.1', `port: ${options.port ?? -1}`];
   if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
   if (options.token !== undefined) lines.push(`authorization { token: "${options.token}" }`);
+  if (options.tls !== undefined) {
+    const { cert, key, ca, verify } = options.tls;
+    lines.push('tls {', `  cert_file: ${JSON.stringify(cert)}`, `  key_file: ${JSON.stringify(key)}`);
+    if (ca !== undefined) lines.push(`  ca_file: ${JSON.stringify(ca)}`);
+    if (verify) lines.push('  verify: true');
+    lines.push('}');
+  }
   writeFileSync(conf, lines.join('\n') + '\n');
   const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -62,5 +71,5 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url: `nats://127.0.0.1:${port}`, port, child, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+  return { url: `${options.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`, port, child, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }
