@@ -81,8 +81,11 @@ describe('ShardedIndexBuilder({ graph })', () => {
   it('bad graph options fail when the builder is made; a manifest graph named for another file is refused', () => {
     expect(() => new ShardedIndexBuilder(join(root, 'bad'), F, 'euclidean', { nTrees: 2, graph: { degree: 0 } })).toThrow(AnnoyArgumentError);
     expect(() => new ShardedIndexBuilder(join(root, 'bad2'), F, 'euclidean', { nTrees: 2, graph: { nonsense: 1 } as never })).toThrow(/unknown graph option/);
-    const manifest = JSON.parse(readFileSync(join(withGraphs.dir, 'manifest.json'), 'utf8')) as { shards: { graph: { file: string } }[] };
+    const manifest = JSON.parse(readFileSync(join(withGraphs.dir, 'manifest.json'), 'utf8')) as { shards: { file: string; graph: { file: string } }[] };
     manifest.shards[0].graph.file = manifest.shards[1].graph.file;
     expect(() => parseManifest(JSON.stringify(manifest), 'manifest.json')).toThrow(/not named like the graph file of shard 0/);
+    // Named like shard 0's graph but not the file beside its .ann (which is the one opening attaches).
+    manifest.shards[0].graph.file = `${manifest.shards[0].file.replace('shard-', 'shard-0')}.graph`;
+    expect(() => parseManifest(JSON.stringify(manifest), 'manifest.json')).toThrow(/graph\.file .* is not the shard's/);
   });
 });

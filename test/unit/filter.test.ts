@@ -298,4 +298,15 @@ describe('AllowedIds', () => {
     expect(a.count).toBe(2);
     expect([a.has(0), a.has(2), a.has(35)]).toEqual([true, true, false]);
   });
+
+  it('fromBits: bits set beyond size allow nothing when the index holds more items', () => {
+    const index = new AnnoyIndex(2, 'euclidean');
+    for (let i = 0; i < 100; i++) index.addItem(i, [i, 0]);
+    index.build(2, 1);
+    // Ids 0 … 39 by the set's size; the last word's bits for 40 … 63 are set but lie beyond it.
+    const allowed = AllowedIds.fromBits(new Uint32Array([0xffffffff, 0xffffffff]), 40);
+    for (const searchK of [-1, 5, Infinity]) {
+      expect(index.getNnsByVector([50, 0], 3, { filter: allowed, searchK })).toEqual([39, 38, 37]);
+    }
+  });
 });

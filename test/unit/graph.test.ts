@@ -3,12 +3,12 @@
 // bytes (round trips, determinism, mismatches refused naming the file); saving and loading next to
 // the .ann; filters; the TypeScript fallback walk; threads sharing the graph.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, AnnoyStateError, attachIndex, kernelInfo, readGraphHeader, shareIndex, type MetricName,
+  AllowedIds, AnnoyArgumentError, AnnoyFormatError, AnnoyIndex, AnnoyStateError, attachIndex, kernelInfo, readGraphHeader, shareIndex, type MetricName,
 } from '../../packages/annoy-ts/src/node/index.ts';
 import { setKernels } from '../../packages/annoy-ts/src/kernels/kernels.ts';
 import { fixturesAvailable, loadFixtures, type Fixture, type QueryFile } from '../helpers/fixtures.ts';
@@ -96,6 +96,18 @@ describe('the graph of an index', () => {
     expect([...new Set(stages.map((p) => p.stage))]).toEqual(['leaves', 'descent', 'pruning']);
     expect(stages.at(-1)).toEqual({ stage: 'pruning', done: 2, total: 2 });
     for (const p of stages) expect(p.done).toBeLessThanOrEqual(p.total);
+  });
+
+  it('builds on more than 16 threads (a step\'s arguments, one per thread, fit the control block)', () => {
+    // 17 threads need over 17 × 1024 items (buildGraph gives each thread at least 1024).
+    const n = 17 * 1024 + 1;
+    const a = new AnnoyIndex(2, 'euclidean');
+    let s = 3;
+    const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < n; i++) a.addItem(i, [next(), next()]);
+    a.build(2, 1, { graph: { nJobs: 17, rounds: 1 } });
+    expect(a.hasGraph()).toBe(true);
+    expect(a.getNnsByItem(5, 3)[0]).toBe(5);
   });
 
   it('round trip through bytes: fromBuffer(…, { graph }) answers like the index that built it', () => {
@@ -269,6 +281,17 @@ describe('the .graph file beside the index', () => {
     expect(existsSync(`${path}.graph`)).toBe(false);
     expect(AnnoyIndex.open(path).hasGraph()).toBe(false);
   });
+
+  it('a folder where the graph goes fails the save before anything is written, and stays where it was', () => {
+    const path = join(dir, 'folder-graph.ann');
+    mkdirSync(`${path}.graph`);
+    const { index } = withHoles('euclidean', 4, 100);
+    index.build(2, 1, { graph: true });
+    expect(() => index.save(path)).toThrow(/is a folder/);
+    expect(statSync(`${path}.graph`).isDirectory()).toBe(true);
+    expect(existsSync(path)).toBe(false);
+    expect(readdirSync(dir).filter((name) => name.startsWith('.folder-graph'))).toEqual([]);
+  });
 });
 
 describe('filters through the graph', () => {
@@ -305,6 +328,22 @@ describe('filters through the graph', () => {
           for (const id of got) expect(set.has(id)).toBe(true);
         }
       }
+    }
+  });
+
+  it('an AllowedIds built for fewer items than the index allows none of the rest, whatever the query before it allowed', () => {
+    const { index, vectors } = withHoles('euclidean', 8, 2000, 7);
+    index.build(4, 1, { graph: true });
+    const present = Array.from({ length: 2000 }, (_, i) => i).filter((i) => i % 7 !== 3);
+    const low = AllowedIds.from(present.filter((i) => i < 1000), 1000);
+    for (let q = 0; q < 10; q++) {
+      const v = vectors[1000 + q * 97 + 1];
+      // Every item allowed first (the walk's bitset in the index's memory then has every bit set) …
+      expect(index.getNnsByVector(v, 10, { filter: present })).toHaveLength(10);
+      // … then only ids below 1000: the words past this set's end must not keep the last query's bits.
+      const got = index.getNnsByVector(v, 10, { filter: low });
+      expect(got).toHaveLength(10);
+      for (const id of got) expect(id).toBeLessThan(1000);
     }
   });
 });

@@ -3,7 +3,7 @@ import { DistanceKind } from '../kernels/kernels.ts';
 import type { Metric } from '../metrics/metric.ts';
 import type { Records } from '../records.ts';
 import { buildKernels, type BuildKernels } from './kernels.ts';
-import { BuildThreads, OP, type GraphThreadStarter, type ThreadRegions } from './parallel.ts';
+import { BuildThreads, MAX_THREADS, OP, type GraphThreadStarter, type ThreadRegions } from './parallel.ts';
 import { graphSpace } from './space.ts';
 
 /** How the graph is built (see README "Graph search" for how the defaults were chosen). */
@@ -119,7 +119,7 @@ export function buildGraph(
   const pairsPerNode = (m * (m - 1)) / 2;
   const leafSize = Math.max(2, params.leafSize);
   const mergeCap = 4 * degree + 16;
-  const threads = Math.max(1, Math.min(threading?.threads ?? 1, 64, Math.ceil(n / 1024)));
+  const threads = Math.max(1, Math.min(threading?.threads ?? 1, MAX_THREADS, Math.ceil(n / 1024)));
   const regions: ThreadRegions[] = [];
   for (let t = 0; t < threads; t++) {
     // Room for the updates of this thread's piece of a join step at worst; thread 0 also compares leaves.

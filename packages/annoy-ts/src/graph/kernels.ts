@@ -12,8 +12,9 @@ export interface GraphKernels {
   /** Quantizes items 0 … count − 1 into int8 codes (see quantize() in assembly/graph.ts); WebAssembly only. */
   quantize?(base: number, stride: number, off: number, n: number, count: number, center: number, invScale: number, codes: number, nPad: number, inv: number): void;
   /**
-   * The beam search described by the 32-bit fields at byte `block` (see W); -1 when the candidate
-   * heap was too small. `quantized`: walk on int8 codes (WebAssembly only).
+   * The beam search described by the 32-bit fields at byte `block` (see W): the number of results,
+   * left nearest first at W.RES (a full candidate heap keeps no more candidates: the walk ends
+   * sooner). `quantized`: walk on int8 codes (WebAssembly only).
    */
   search(kind: number, quantized: boolean, block: number): number;
 }

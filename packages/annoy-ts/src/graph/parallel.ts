@@ -21,9 +21,12 @@ export interface ThreadRegions {
 export const OP = { SAMPLE_FORWARD: 1, SAMPLE_REVERSE: 2, JOIN: 3, APPLY: 4, PRUNE: 5, MERGE: 6, STOP: 99 } as const;
 type Op = (typeof OP)[keyof typeof OP];
 
+/** Most threads a build uses (buildGraph caps its thread count at this). */
+export const MAX_THREADS = 64;
+/** Argument words of a step: APPLY takes one per thread. */
+const MAX_ARGS = MAX_THREADS;
 /** Words of the control block: generation, threads done, a failure flag, the step, its arguments, each thread's result. */
-const C = { GEN: 0, DONE: 1, FAILED: 2, OP: 3, ARGS: 4, RESULTS: 20 } as const;
-const MAX_ARGS = 16;
+const C = { GEN: 0, DONE: 1, FAILED: 2, OP: 3, ARGS: 4, RESULTS: 4 + MAX_ARGS } as const;
 export const controlWords = (threads: number): number => C.RESULTS + threads;
 
 /** What a worker thread of the build needs (posted to it once). */

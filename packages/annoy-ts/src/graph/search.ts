@@ -234,7 +234,11 @@ export class GraphSearcher {
     i32[bw + W.SEEDS] = p.seedsPerLeaf;
     i32[bw + W.TOUCH] = p.touch === false ? 0 : 1;
     if (p.allowed) {
-      arena.u32.set(p.allowed.subarray(0, Math.ceil(this.nItems / 32)), this.ws.allowed >>> 2);
+      // A set built for fewer items than the index allows none beyond its end: those words are cleared.
+      const at = this.ws.allowed >>> 2, words = Math.ceil(this.nItems / 32);
+      const bits = p.allowed.subarray(0, words);
+      arena.u32.set(bits, at);
+      arena.u32.fill(0, at + bits.length, at + words);
       i32[bw + W.ALLOWED] = this.ws.allowed;
     } else {
       i32[bw + W.ALLOWED] = 0;

@@ -88,8 +88,10 @@ function syncDir(dir: string): void {
 }
 
 /**
- * Writes a file atomically: a temporary file beside `path`, flushed, then renamed over `path`.
- * A failure leaves any existing file untouched.
+ * Writes a file atomically and durably: a temporary file beside `path`, flushed, renamed over
+ * `path`, then the folder flushed, so that once this returns the new file survives a crash (a
+ * manifest that commits a build, for one, must not come back as its predecessor after the old
+ * build's files were deleted). A failure leaves any existing file untouched.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const temp = tempBeside(path);
@@ -100,6 +102,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     rmSync(temp, { force: true });
     throw new AnnoyIOError(`cannot write ${path}: ${(cause as Error).message}`, { cause });
   }
+  syncDir(dirname(path));
 }
 
 /**
@@ -124,6 +127,8 @@ export function replaceCompanion(path: string, bytes: Uint8Array | null, placePr
   const oldTemp = tempBeside(path);
   let movedOld = false;
   let placed = false;
+  // A folder there is not an old companion: it would be moved aside, and then not removable.
+  if (isFolder(path)) throw new Error(`${path} is a folder, not a file`);
   try {
     if (newTemp !== null) writeNewFile(newTemp, bytes!);
     try {

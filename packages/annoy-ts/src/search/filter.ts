@@ -123,6 +123,14 @@ export function toRestriction(filter: unknown, nItems: number): Restriction {
       for (let id = nItems; id < filter.size; id++) {
         if (filter.has(id)) throw badId(id, null, nItems);
       }
+    } else if (filter.size < nItems && filter.size % 32 !== 0) {
+      // Bits of the last word beyond the set's size allow nothing, but the searches copy whole words.
+      const last = filter.bits.length - 1, mask = (1 << (filter.size % 32)) - 1;
+      if ((filter.bits[last] & ~mask) !== 0) {
+        const bits = filter.bits.slice();
+        bits[last] &= mask;
+        return { kind: 'ids', allowed: AllowedIds.fromBits(bits, filter.size) };
+      }
     }
     return { kind: 'ids', allowed: filter };
   }

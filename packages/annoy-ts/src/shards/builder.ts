@@ -295,8 +295,9 @@ export class ShardedIndexBuilder {
         index.addItem(local, this.#vectors.subarray(row * f, (row + 1) * f));
       }
       if (this.#options.seed !== undefined) index.setSeed(BigInt.asUintN(64, BigInt(this.#options.seed) + BigInt(k)));
-      index.build(this.#options.nTrees, this.#options.nJobs);
-      if (this.#options.graph) index.buildGraph(this.#options.graph === true ? undefined : this.#options.graph);
+      // The graph on the trees' threads, as build(…, { graph }) does (unless its options name their own).
+      const graph = this.#options.graph;
+      index.build(this.#options.nTrees, this.#options.nJobs, graph ? { graph } : {});
       let idsFile: ShardEntry['ids'] = { first: ids[0] };
       if (!contiguous) {
         const bytes = littleEndianBytes(ids);

@@ -193,7 +193,11 @@ export function checkManifest(raw: unknown, where: string): ShardManifest {
       if (ids.byteLength !== 4 * shardItems) bad(`${what}ids.byteLength must be 4 × nItems = ${4 * shardItems}, got ${ids.byteLength}`);
     }
     const entry: ShardEntry = { ...file, nItems: shardItems, nTrees, firstId, lastId, ids };
-    if (s['graph'] !== undefined) entry.graph = fileOf(object(s['graph'], `${what}graph`), `${what}graph.`, 'ann.graph', k);
+    if (s['graph'] !== undefined) {
+      entry.graph = fileOf(object(s['graph'], `${what}graph`), `${what}graph.`, 'ann.graph', k);
+      // The shard is opened with the graph beside it (its file name + .graph): the one checked must be that one.
+      if (entry.graph.file !== `${file.file}.graph`) bad(`${what}graph.file ${describe(entry.graph.file)} is not the shard's ${describe(`${file.file}.graph`)}`);
+    }
     return entry;
   });
   let total = 0, maxId = -1;
