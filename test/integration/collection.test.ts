@@ -203,7 +203,7 @@ describe('Collection against exact search', () => {
     expect(() => keys({ year: { $gt: null } })).toThrow(/\$gt must be a finite number or a string/);
     expect(() => keys({ meta: { label: 'x' } })).toThrow(/dotted paths/);
     expect(() => c.query([0, 0], 3, { filter: () => { throw new Error('boom'); } })).toThrow(/the filter function threw for key "[a-z-]+": boom/);
-    expect(() => c.query([0, 0], 3, { filter: (_key, attributes) => attributes.missing as boolean })).toThrow(/must return true or false; for key "[a-z-]+" it returned undefined/);
+    expect(() => c.query([0, 0], 3, { filter: (_key, attributes) => attributes.missing as boolean })).toThrow(/^the filter function must return true or false; for key "[a-z-]+" it returned undefined$/);
     expect(c.query([0, 0], 1)).toHaveLength(1); // still usable
     await c.close();
   });
@@ -374,6 +374,23 @@ describe('MemoryCollection', () => {
         (h: Record<string, any>) => { h.f = F + 1; }, // eslint-disable-line @typescript-eslint/no-explicit-any
         (h: Record<string, any>) => { h.segments = 'x'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       ]) expect(() => MemoryCollection.fromBytes(retamper(bytes, tamper))).toThrow(AnnoyFormatError);
+    }
+  });
+
+  it('answers n items at a small searchK after a few deletions (the plain search coming up short falls back to the filtered one)', async () => {
+    const rng = new Rng(17);
+    const c = new MemoryCollection({ f: F, metric: 'euclidean', trees: 5, autoCompact: false });
+    await c.upsert(Array.from({ length: 2000 }, (_, i) => ({ key: i, vector: vector(rng, 'euclidean') })));
+    await c.compact();
+    for (let t = 0; t < 20; t++) {
+      const q = vector(rng, 'euclidean');
+      const near = c.query(q, 3, { searchK: Infinity });
+      await c.delete(near.map((r) => r.key));
+      for (const n of [5, 10]) {
+        const got = c.query(q, n, { searchK: n });
+        expect(got.length).toBe(n);
+        for (const r of got) expect(c.has(r.key)).toBe(true);
+      }
     }
   });
 

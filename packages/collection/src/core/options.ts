@@ -11,13 +11,6 @@ export interface AutoCompactOptions {
   deletedFraction?: number;
 }
 
-export interface BuildSettings {
-  /** Trees per index (default 20). More: better recall at the same searchK, larger files, slower builds. */
-  trees: number;
-  /** The build seed (default 42): the same items and seed give the same index. */
-  seed: bigint;
-}
-
 export interface Policy {
   auto: boolean;
   memtableLimit: number;

@@ -73,13 +73,15 @@ export class Segment implements ItemHolder {
     if (this.liveCount === 0) return [];
     if (allowed === null && this.liveCount < this.count && Number.isFinite(n)) {
       // A few deleted items: the plain search (faster than a filtered one) asked for a few more
-      // than n, the deleted dropped. Enough live ones remain almost always; if not, the filtered search.
+      // than n, the deleted dropped. Enough live ones remain almost always; if not, the filtered search
+      // (fewer than `want` found can be the searchK budget ending, not the index: only a search that
+      // returned every position is complete).
       const dead = this.count - this.liveCount;
       const want = n + Math.ceil((3 * n * dead) / this.count) + 2;
       if (dead <= this.count / 8) {
         const { ids, distances } = searchIndex(this.index, query, want, searchK, null, maxDistance);
         const hits = this.hits(ids, distances, this.live);
-        if (hits.length >= n || ids.length < want) return hits.slice(0, n);
+        if (hits.length >= n || ids.length === this.count) return hits.slice(0, n);
       }
     }
     let filter = allowed;

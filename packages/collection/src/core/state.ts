@@ -230,9 +230,11 @@ export class CollectionState {
     try {
       return this.search(q, n, searchK, allowed, maxD, includeVectors);
     } catch (e) {
-      // A filter predicate threw: name the item by its key (the library names its position in an index).
+      // A filter predicate threw or answered neither true nor false: name the item by its key (the
+      // library names its position in an index, and says "threw" for either).
       let cause: unknown = e;
-      while (cause instanceof Error && !(cause instanceof PredicateError)) cause = cause.cause;
+      while (cause instanceof Error && !(cause instanceof PredicateError) && !(cause instanceof PredicateAnswerError)) cause = cause.cause;
+      if (cause instanceof PredicateAnswerError) throw cause;
       if (cause instanceof PredicateError) {
         const inner = cause.cause instanceof Error ? cause.cause.message : String(cause.cause);
         throw new AnnoyArgumentError(`the filter function threw for key ${describe(cause.key)}: ${inner}`, { cause: cause.cause });
@@ -281,7 +283,7 @@ export class CollectionState {
           throw new PredicateError(info.key, cause);
         }
         if (typeof answer !== 'boolean') {
-          throw new AnnoyArgumentError(`the filter function must return true or false; for key ${JSON.stringify(info.key)} it returned ${describe(answer)}`);
+          throw new PredicateAnswerError(`the filter function must return true or false; for key ${JSON.stringify(info.key)} it returned ${describe(answer)}`);
         }
         return answer;
       };
@@ -375,6 +377,9 @@ class PredicateError extends Error {
     this.key = key;
   }
 }
+
+/** A filter predicate's answer that is not a boolean (its message names the key). */
+class PredicateAnswerError extends AnnoyArgumentError {}
 
 /** The live positions of `segment` whose attributes match, as the library's allowed-id set. */
 function matching(segment: Segment, predicate: AttributePredicate): AllowedIds {

@@ -5,8 +5,8 @@
 // threads), writes the segment durably (index + sidecar + .graph, then the ids companion),
 // and shares the built index's memory back, so the collection switches to it without reading it again.
 import { parentPort, workerData } from 'node:worker_threads';
-import { AnnoyIndex, shareIndex, type GraphOptions, type MetricName, type SharedIndex, type Sidecar } from 'annoy-ts';
-import { encodeIds, segmentFiles, writeFileDurably } from './files.ts';
+import { AnnoyIndex, shareIndex, writeFileAtomic, type GraphOptions, type MetricName, type SharedIndex, type Sidecar } from 'annoy-ts';
+import { encodeIds, segmentFiles } from './files.ts';
 
 export interface BuildRequest {
   f: number;
@@ -55,7 +55,8 @@ try {
   // save() writes the graph (if any) beside the index as `.ann.graph`, atomically, the folder flushed.
   index.save(files.ann, { metadata: { collection: { segment: request.name, items: ids.length } } });
   const sidecar = index.sidecar!;
-  writeFileDurably(files.ids, encodeIds(ids, sidecar));
+  // Durable (the folder flushed too) before the database names the segment.
+  writeFileAtomic(files.ids, encodeIds(ids, sidecar));
   if (request.failAfterWriting) throw new Error('test failure after writing the segment');
   let shared: SharedIndex | null = null;
   try {

@@ -152,7 +152,6 @@ export class Collection {
   #closing: Promise<void> | null = null;
   /** Segments opened without their damaged or foreign graph, and why. */
   readonly #unusedGraphs: { segment: string; reason: string }[];
-  /** Tests: make the next build fail after writing its files. */
 
   private constructor(init: {
     dir: string; f: number; metric: MetricName; trees: number; graph: CollectionGraphOptions | null; seed: bigint; threads: number; policy: Policy;

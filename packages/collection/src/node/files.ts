@@ -1,12 +1,11 @@
 // A collection folder's files besides the database: index segments (an Annoy file, its sidecar,
 // and the ids companion that maps index positions to item ids), written durably before the
 // database names them, and removed only once the database no longer does.
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { AnnoyFormatError, AnnoyIOError, crc32, writeFileAtomic, type Sidecar } from 'annoy-ts';
+import { join } from 'node:path';
+import { AnnoyFormatError, AnnoyIOError, crc32, type Sidecar } from 'annoy-ts';
 
-export const DATABASE_FILE = 'collection.db';
 const IDS_MAGIC = 'ATSCIDS1';
 const IDS_VERSION = 1;
 const IDS_HEADER = 32;
@@ -78,28 +77,6 @@ export function readIds(path: string, sidecar: Sidecar): Float64Array {
     if (!Number.isSafeInteger(id) || id < 0 || (p > 0 && id <= ids[p - 1]!)) bad(`id ${id} at position ${p} is not a valid ascending id`);
   }
   return ids;
-}
-
-/**
- * Writes a new file durably: the library's atomic write (a temporary file, flushed, renamed into
- * place), then the folder flushed, so the rename is on disk before the database names the file.
- */
-export function writeFileDurably(path: string, bytes: Uint8Array): void {
-  writeFileAtomic(path, bytes);
-  syncFolder(dirname(path));
-}
-
-/** Flushes a folder's entries (renames, new files) to disk; best effort where folders cannot be fsynced. */
-export function syncFolder(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Windows and some file systems cannot fsync a folder.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /**
