@@ -366,26 +366,7 @@ let queueCap: i32 = 0;
 @inline function qPopInto(queue: usize, n: i32): void {
   // Moves the last entry (index n, already excluded from the heap) down from the root.
   const last = queue + (<usize>n << 3);
-  const prio = load<f32>(last), id = load<i32>(last, 4);
-  let i = 0;
-  while (true) {
-    let c = 2 * i + 1;
-    if (c >= n) break;
-    let ce = queue + (<usize>c << 3);
-    if (c + 1 < n) {
-      const re = ce + 8;
-      if (before(load<f32>(re), load<i32>(re, 4), load<f32>(ce), load<i32>(ce, 4))) { c++; ce = re; }
-    }
-    const cp = load<f32>(ce), ci = load<i32>(ce, 4);
-    if (!before(cp, ci, prio, id)) break;
-    const e = queue + (<usize>i << 3);
-    store<f32>(e, cp);
-    store<i32>(e, ci, 4);
-    i = c;
-  }
-  const e = queue + (<usize>i << 3);
-  store<f32>(e, prio);
-  store<i32>(e, id, 4);
+  heapReplaceTop(queue, n, load<f32>(last), load<i32>(last, 4));
 }
 
 // @ts-ignore: decorator
