@@ -171,7 +171,7 @@ describe.skipIf(skip)('cluster on NATS: a sharded index, 3 shards, 2–3 replica
       const sets = new Set(mixed.shards.map((s) => s.set));
       expect(sets.size).toBe(2);
       expect(mixed.shards[1].set).toBe(before);
-      await expect(client.search('words', [{ vector: queries[0] }], K, -1, { consistent: true, timeoutMs: 400 })).rejects.toMatchObject({ code: 'inconsistent_set' });
+      await expect(client.search('words', [{ vector: queries[0] }], K, -1, { consistent: true, timeoutMs: 1500 })).rejects.toMatchObject({ code: 'inconsistent_set' });
       for (const n of [nodes.s1, nodes.s2]) n.child.kill('SIGHUP');
       await until('every shard serves the new set', async () => /generation 2 serving/.test(nodes.s1.stderr()) && /generation 2 serving/.test(nodes.s2.stderr()));
       const answer = await client.search('words', [{ vector: queries[1] }, { item: 1700 }], K, -1, { consistent: true });

@@ -192,14 +192,24 @@ export class ClusterClient {
     const topology = await this.#topologyBy(index, deadline, timeoutMs);
     const vectors = await this.#vectors(topology, targets, deadline, timeoutMs);
     const labels = options.labels !== false && topology.labels;
+    const inconsistent = (sets: readonly unknown[]) =>
+      new ClusterError('inconsistent_set', `index "${index}": the shards answered from ${sets.length} different sets (${sets.map(String).join(', ')}) until the timeout of ${timeoutMs} ms: a rollout is under way or stuck`);
+    /** The sets of the last mixed answer of a consistent query, which is waiting for one set. */
+    let mixed: unknown[] | null = null;
     for (;;) {
-      const answer = await this.#scatter(topology, vectors, n, searchK, labels, deadline, timeoutMs, options.allowPartial === true);
+      let answer: ClusterAnswer;
+      try {
+        answer = await this.#scatter(topology, vectors, n, searchK, labels, deadline, timeoutMs, options.allowPartial === true);
+      } catch (error) {
+        // Out of time while asking again: the shards did answer, from different sets — say that.
+        if (mixed && error instanceof ClusterError && error.code === 'timeout') throw inconsistent(mixed);
+        throw error;
+      }
       if (!options.consistent) return answer;
       const sets = [...new Set(answer.shards.map((s) => s.set))];
       if (sets.length <= 1) return answer;
-      if (Date.now() + 50 >= deadline) {
-        throw new ClusterError('inconsistent_set', `index "${index}": the shards answered from ${sets.length} different sets (${sets.map(String).join(', ')}) until the timeout of ${timeoutMs} ms: a rollout is under way or stuck`);
-      }
+      mixed = sets;
+      if (Date.now() + 50 >= deadline) throw inconsistent(sets);
       await sleep(50);
     }
   }
