@@ -693,21 +693,8 @@ function keepItem(d: f32, item: i32, keep: f32, k: i32, kept: i32, heap: usize, 
     return kept + 1;
   }
   if (kept < k) {
-    // Sift up: the heap's top is its worst entry (larger distance, then larger id).
-    let i = kept;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const pe = heap + (<usize>parent << 3);
-      const pd = load<f32>(pe), pi = load<i32>(pe, 4);
-      if (!before(d, item, pd, pi)) break;
-      const e = heap + (<usize>i << 3);
-      store<f32>(e, pd);
-      store<i32>(e, pi, 4);
-      i = parent;
-    }
-    const e = heap + (<usize>i << 3);
-    store<f32>(e, d);
-    store<i32>(e, item, 4);
+    // The same ordering as the search queue: the heap's top is its worst entry (larger distance, then larger id).
+    qPush(heap, kept, d, item);
     return kept + 1;
   }
   // Items come in increasing id order: an equal distance never beats the top.
