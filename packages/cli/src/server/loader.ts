@@ -10,19 +10,13 @@ import {
   AnnoyError, AnnoyFormatError, AnnoyIndex, AnnoyIOError, attachIndex, checkAgainstSidecar, crc32, errorClassNamed, graphPath, MANIFEST_FILE, parseSidecar,
   ShardedIndex, sidecarPath, type MetricName, type SearchResult, type Sidecar, type WithDistances,
 } from 'annoy-ts';
+import type { SearchableIndex } from '../cli/open-index.ts';
 import { graphSummary, type GraphSummary } from './graph.ts';
 import { Labels, packLabels, parseLabels } from './labels.ts';
 import type { LoadReply, LoadRequest } from './load-worker.ts';
 
 /** What the server asks of an index: one AnnoyIndex, or the ShardedIndex of a folder (manifest.json and its shards). */
-export interface ServedIndex {
-  readonly f: number;
-  readonly metric: MetricName;
-  getNItems(): number;
-  getNTrees(): number;
-  getItemVector(id: number): number[];
-  getNnsByVector(vector: ArrayLike<number>, n: number, options: WithDistances): SearchResult;
-  getNnsByItem(id: number, n: number, options: WithDistances): SearchResult;
+export interface ServedIndex extends SearchableIndex {
   getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number, options: WithDistances): Promise<SearchResult[]>;
   getNnsByVectorsAsync(queries: readonly ArrayLike<number>[], n: number): Promise<number[][]>;
   getNnsByItemsAsync(ids: ArrayLike<number>, n: number, options: WithDistances): Promise<SearchResult[]>;
