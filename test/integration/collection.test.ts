@@ -374,6 +374,10 @@ describe('MemoryCollection', () => {
         (h: Record<string, any>) => { h.f = F + 1; }, // eslint-disable-line @typescript-eslint/no-explicit-any
         (h: Record<string, any>) => { h.segments = 'x'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       ]) expect(() => MemoryCollection.fromBytes(retamper(bytes, tamper))).toThrow(AnnoyFormatError);
+      // Closed, it refuses every use, as a Collection does.
+      await d.close();
+      expect(() => d.entries()).toThrow(AnnoyStateError);
+      expect(() => d.get(0)).toThrow(AnnoyStateError);
     }
   });
 

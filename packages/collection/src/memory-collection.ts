@@ -97,6 +97,7 @@ export class MemoryCollection {
   }
 
   entries(): IterableIterator<{ key: Key; attributes: Record<string, unknown> }> {
+    this.#checkOpen('entries');
     return this.#state.entries();
   }
 
