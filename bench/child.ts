@@ -23,6 +23,7 @@ import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { readFbin } from './lib/fbin.ts';
 import type { BuildRequest, BuildResult, ServeReady, ServeRequest, ServeRun } from './lib/types.ts';
+import { hierarchicalNSW } from './lib/hnswlib.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -42,16 +43,6 @@ interface BindingIndex {
 }
 type BindingCtor = new (f: number, metric: string) => BindingIndex;
 
-interface HnswIndex {
-  initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number): void;
-  addPoint(point: number[], label: number): void;
-  writeIndexSync(path: string): void;
-  readIndexSync(path: string): void;
-  setEf(ef: number): void;
-  getCurrentCount(): number;
-  searchKnn(query: number[], k: number): { neighbors: number[]; distances: number[] };
-}
-type HnswCtor = new (space: 'l2' | 'cosine' | 'ip', dim: number) => HnswIndex;
 
 /**
  * Peak RSS of this process in bytes: VmHWM from /proc/self/status (the peak of
@@ -74,9 +65,6 @@ const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
 function bindingCtor(): BindingCtor {
   return (require('annoy') as BindingCtor);
-}
-function hnswCtor(): HnswCtor {
-  return (require('hnswlib-node') as { HierarchicalNSW: HnswCtor }).HierarchicalNSW;
 }
 
 async function build(req: BuildRequest): Promise<BuildResult> {
@@ -135,7 +123,7 @@ async function build(req: BuildRequest): Promise<BuildResult> {
     if (!index.save(req.indexFile)) throw new Error(`the binding could not save ${req.indexFile}`);
     saveSeconds = seconds(t0);
   } else if (req.library === 'hnswlib') {
-    const Hnsw = hnswCtor();
+    const Hnsw = hierarchicalNSW();
     const index = new Hnsw(req.metric === 'angular' ? 'cosine' : 'l2', d);
     index.initIndex(n, req.M!, req.efConstruction!, req.seed);
     cpu0 = process.cpuUsage();
@@ -189,7 +177,7 @@ async function openForSearch(req: ServeRequest, nQueries: number, queries: Float
     return { search: (q, searchK) => index.getNNsByVector(arrays[q]!, k, searchK, false), setParam: () => {}, nItems: index.getNItems(), loadSeconds, rssBefore };
   }
   if (req.library === 'hnswlib') {
-    const Hnsw = hnswCtor();
+    const Hnsw = hierarchicalNSW();
     const rssBefore = process.memoryUsage.rss();
     const t0 = performance.now();
     const index = new Hnsw(req.metric === 'angular' ? 'cosine' : 'l2', d);

@@ -13,7 +13,6 @@
 // Writes bench/results/collection.json (--quick: collection-quick.json; --graph: collection-graph.json,
 // collection-graph-quick.json) and prints the tables.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +21,7 @@ import { Collection } from '@annoy-ts/collection';
 import { loadBenchDataset } from '../datasets/bench.ts';
 import { Rng } from '../packages/cli/src/cli/prng.ts';
 import { RESULTS_DIR } from './lib/paths.ts';
+import { hierarchicalNSW } from './lib/hnswlib.ts';
 
 const { values } = parseArgs({ options: {
   queries: { type: 'string', default: '1000' }, trees: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' },
@@ -276,16 +276,8 @@ for (const added of ADDED) {
 }
 
 // ---------------------------------------------------------------- hnswlib-node
-interface HnswIndex {
-  initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number, allowReplaceDeleted?: boolean): void;
-  addPoint(point: number[] | Float32Array, label: number, replaceDeleted?: boolean): void;
-  markDelete(label: number): void;
-  setEf(ef: number): void;
-  searchKnn(query: number[] | Float32Array, k: number): { neighbors: number[] };
-  writeIndexSync(path: string): void;
-}
 function hnswlib(split: number, live: Uint8Array, truth: number[][]) {
-  const Hnsw = (createRequire(import.meta.url)('hnswlib-node') as { HierarchicalNSW: new (space: string, dim: number) => HnswIndex }).HierarchicalNSW;
+  const Hnsw = hierarchicalNSW();
   const index = new Hnsw('cosine', dim);
   index.initIndex(N, 16, 200, 42);
   let t = performance.now();

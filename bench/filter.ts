@@ -24,7 +24,6 @@
 // seed; the graph's bytes beside them; hnswlib-node's index files); exact answers are computed each
 // run (double precision, here).
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +36,7 @@ import { Rng } from '../packages/cli/src/cli/prng.ts';
 import { loadBenchDataset, type BenchDatasetName } from '../datasets/bench.ts';
 import { REPO_ROOT } from '../datasets/paths.ts';
 import { loadAverage, machineFacts } from './lib/machine.ts';
+import { hierarchicalNSW, type HnswIndex } from './lib/hnswlib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,16 +69,7 @@ const TARGET = 0.95;
 const SEED = 42;
 const CACHE = join(REPO_ROOT, '.cache', 'bench', 'filter');
 
-interface HnswIndex {
-  initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number): void;
-  addPoint(point: number[], label: number): void;
-  writeIndexSync(path: string): void;
-  readIndexSync(path: string): void;
-  setEf(ef: number): void;
-  searchKnn(query: number[], k: number, filter?: (label: number) => boolean): { neighbors: number[]; distances: number[] };
-}
-type HnswCtor = new (space: 'l2' | 'cosine', dim: number) => HnswIndex;
-const Hnsw = (createRequire(import.meta.url)('hnswlib-node') as { HierarchicalNSW: HnswCtor }).HierarchicalNSW;
+const Hnsw = hierarchicalNSW();
 
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];

@@ -37,6 +37,7 @@ import { paretoFrontier, qpsAtRecall, type QpsAtRecall, type TradeoffPoint } fro
 import { loadAverage, machineFacts } from './lib/machine.ts';
 import { CACHE_DIR, REPO_ROOT, RESULTS_DIR } from './lib/paths.ts';
 import { computeRecall, distanceOver } from './lib/recall.ts';
+import { hierarchicalNSW } from './lib/hnswlib.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const require = createRequire(import.meta.url);
@@ -144,7 +145,7 @@ async function childBuild(req: BuildRequest): Promise<BuildResult> {
     };
   }
   if (req.library === 'hnswlib') {
-    const { HierarchicalNSW } = require('hnswlib-node') as { HierarchicalNSW: new (space: string, dim: number) => HnswIndex };
+    const HierarchicalNSW = hierarchicalNSW();
     const index = new HierarchicalNSW(req.metric === 'angular' ? 'cosine' : 'l2', d);
     index.initIndex(n, req.m!, req.efConstruction!, 42);
     const cpu0 = process.cpuUsage();
@@ -171,14 +172,6 @@ async function childBuild(req: BuildRequest): Promise<BuildResult> {
   return { seconds, cpuSeconds: cpu, bytes: fs.statSync(req.out).size, peakRss: peakRss() };
 }
 
-interface HnswIndex {
-  initIndex(maxElements: number, m: number, efConstruction: number, seed: number): void;
-  addPoint(point: number[], label: number): void;
-  writeIndexSync(path: string): void;
-  readIndexSync(path: string): void;
-  setEf(ef: number): void;
-  searchKnn(query: number[], k: number): { neighbors: number[] };
-}
 interface UsearchIndex {
   add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void;
   search(vector: Float32Array, k: number, threads: number): { keys: BigUint64Array };
@@ -205,7 +198,7 @@ async function childServe(req: ServeRequest): Promise<void> {
     setParam = (p) => void (searchK = p);
     search = (q) => index.getNnsByVector(floatQueries[q], K, searchK);
   } else if (req.library === 'hnswlib') {
-    const { HierarchicalNSW } = require('hnswlib-node') as { HierarchicalNSW: new (space: string, dim: number) => HnswIndex };
+    const HierarchicalNSW = hierarchicalNSW();
     const index = new HierarchicalNSW(req.metric === 'angular' ? 'cosine' : 'l2', req.dim);
     index.readIndexSync(req.file);
     const arrays = floatQueries.map((v) => Array.from(v));
